@@ -1,0 +1,688 @@
+/* Openline chat widget: one plain ES2020 file, no dependencies, no build step, served as-is at /widget.js.
+ *
+ *   <script>window.Openline = window.Openline || [];</script>
+ *   <script src="https://chat.example/widget.js" data-line="demo" async></script>
+ *
+ * Speaks the visitor endpoint of docs/protocol.md. Everything is drawn in an open Shadow DOM so that the host
+ * page's CSS cannot break it, and every text from the server or the visitor goes in through textContent.
+ */
+(() => {
+  'use strict';
+
+  // currentScript is only set while this file first runs (and is null for some loaders), so read it now.
+  const script = document.currentScript || document.querySelector('script[src*="widget.js"][data-line]');
+  // An object (not an array) means another copy of the widget already runs on this page.
+  if (!script || (window.Openline && !Array.isArray(window.Openline))) return;
+
+  const LINE = script.getAttribute('data-line') || '';
+  const BASE = script.src.replace(/\/widget\.js(?:[?#].*)?$/, '');
+  const WS_URL = BASE.replace(/^http/, 'ws') + '/ws/visitor?line=' + encodeURIComponent(LINE);
+  const KEY = `openline:${LINE}:`;
+
+  const PING_MS = 25000;
+  const STALE_MS = 65000;         // no frame at all for this long (two pings unanswered): the socket is dead
+  const TYPING_EVERY_MS = 2000;
+  const TYPING_IDLE_MS = 5000;
+  const PEER_TYPING_MS = 6000;
+  const NOTICE_MS = 6000;
+  const MAX_FRAME_BYTES = 16 * 1024 - 256; // the server closes the socket (1009) above 16 KiB: never send that
+  const HISTORY_KEEP = 100;
+
+  const T = {
+    open: 'Open chat', close: 'Close chat', message: 'Message', send: 'Send', chat: 'Chat',
+    connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: (name) => `${name} is typing…`,
+    dialog: (n) => `Dialog #${n}`, finished: 'The dialog is finished. Write to start a new one.',
+    notSent: 'Not sent.', retry: 'Retry', unread: (n) => `${n} unread message${n === 1 ? '' : 's'}`,
+    operator: 'Operator', seen: 'Seen',
+  };
+  const ERRORS = {
+    too_long: 'This message is too long.',
+    rate_limited: 'You are sending messages too fast. Please wait a moment.',
+    internal: 'Something went wrong. Please try again.',
+    invalid: 'The message could not be sent.',
+  };
+
+  // ---- storage: localStorage may throw (privacy modes, quota); the widget then just works without it ----
+  const store = {
+    get(name, raw) {
+      try { const v = localStorage.getItem(KEY + name); return raw ? v : JSON.parse(v); } catch { return null; }
+    },
+    set(name, value, raw) {
+      try { localStorage.setItem(KEY + name, raw ? value : JSON.stringify(value)); } catch { /* ignore */ }
+    },
+    remove(name) { try { localStorage.removeItem(KEY + name); } catch { /* ignore */ } },
+  };
+
+  const state = {
+    ws: null, connected: false, everConnected: false, attempt: 0, retryTimer: 0, pingTimer: 0, lastFrameAt: 0,
+    token: store.get('token', true),
+    lineName: '',
+    dialog: null,        // {id, number, status, operator, ...} of the dialog shown
+    lastSeq: 0,          // highest seq rendered for state.dialog: never render a seq twice
+    shown: [],           // messages rendered for state.dialog (history cache and unread count)
+    seenUpTo: 0,         // highest seq the visitor has seen (window open and page visible)
+    seenSent: 0,         // highest seq reported to the server with `seen`
+    readUpTo: 0,         // highest seq the operator has seen
+    pending: new Map(),  // client_msg_id -> {text, el, status: 'pending' | 'acked' | 'failed'}
+    isOpen: false, openSent: false, unread: 0, ready: false, readyInfo: null,
+    typingSentAt: 0, typingActive: false, typingIdleTimer: 0, peerTypingTimer: 0, noticeTimer: 0,
+  };
+  const listeners = { ready: [], open: [], close: [], message: [], unread: [] };
+
+  // ---- DOM helpers ----
+  function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else el.setAttribute(k, v);
+    }
+    el.append(...children); // strings become text nodes, never HTML
+    return el;
+  }
+
+  function chatIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z');
+    svg.append(path);
+    return svg;
+  }
+
+  const CSS = `
+:host { all: initial; }
+[hidden] { display: none !important; }
+* { box-sizing: border-box; }
+.ol-root { --a: var(--ol-accent, #2563eb); font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: #1f2937; }
+button { font: inherit; cursor: pointer; }
+button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outline-offset: 2px; }
+.ol-launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 58px; height: 58px;
+  border: 0; border-radius: 50%; background: var(--a); color: #fff; box-shadow: 0 4px 16px rgba(0,0,0,.25);
+  display: flex; align-items: center; justify-content: center; }
+.ol-launcher svg { width: 28px; height: 28px; fill: currentColor; }
+.ol-badge { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px;
+  border-radius: 11px; background: #dc2626; color: #fff; font-size: 12px; font-weight: 700; line-height: 22px; }
+.ol-window { position: fixed; right: 20px; bottom: 92px; z-index: 2147483000; width: 370px; height: 560px;
+  max-height: calc(100vh - 112px); display: flex; flex-direction: column; background: #fff; border-radius: 14px;
+  box-shadow: 0 12px 40px rgba(0,0,0,.28); overflow: hidden; }
+@media (max-width: 480px) { .ol-window { right: 0; bottom: 0; width: 100vw; height: 100%; max-height: none;
+  border-radius: 0; } .ol-is-open .ol-launcher { display: none; } }
+.ol-header { display: flex; align-items: center; gap: 8px; padding: 12px 12px 12px 16px; background: var(--a);
+  color: #fff; }
+.ol-titles { flex: 1; min-width: 0; }
+.ol-title { font-size: 16px; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ol-sub { font-size: 12px; opacity: .9; }
+.ol-operator:not(:empty)::before { content: " · "; }
+.ol-close { width: 34px; height: 34px; border: 0; border-radius: 8px; background: transparent; color: inherit;
+  font-size: 24px; line-height: 1; }
+.ol-close:hover { background: rgba(255,255,255,.15); }
+.ol-status { padding: 4px 12px; background: #fef3c7; color: #92400e; font-size: 12px; text-align: center; }
+.ol-messages { flex: 1; overflow-y: auto; padding: 14px 12px; display: flex; flex-direction: column; gap: 8px;
+  background: #f8fafc; }
+.ol-message { flex: none; display: flex; flex-direction: column; max-width: 82%; }
+.ol-from-visitor { align-self: flex-end; align-items: flex-end; }
+.ol-from-operator, .ol-from-bot { align-self: flex-start; align-items: flex-start; }
+.ol-from-system { align-self: center; max-width: 92%; text-align: center; color: #6b7280; font-size: 12px; }
+.ol-author { margin: 0 4px 2px; color: #6b7280; font-size: 12px; }
+.ol-text { padding: 8px 12px; border-radius: 16px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.ol-from-visitor .ol-text { background: var(--a); color: #fff; border-bottom-right-radius: 4px; }
+.ol-from-operator .ol-text, .ol-from-bot .ol-text { background: #fff; border: 1px solid #e5e7eb;
+  border-bottom-left-radius: 4px; }
+.ol-from-system .ol-text { padding: 2px 8px; }
+.ol-meta { margin: 2px 4px 0; color: #9ca3af; font-size: 11px; }
+.ol-seen .ol-meta::after { content: " · ${T.seen}"; }
+.ol-pending { opacity: .6; }
+.ol-failed .ol-text { background: #fee2e2; color: #991b1b; }
+.ol-fail { margin: 2px 4px 0; color: #b91c1c; font-size: 12px; }
+.ol-retry { margin-left: 4px; padding: 0; border: 0; background: none; color: inherit; text-decoration: underline; }
+.ol-finished, .ol-notice, .ol-typing { padding: 4px 14px; background: #f8fafc; color: #6b7280; font-size: 12px; }
+.ol-finished, .ol-notice { text-align: center; }
+.ol-typing { font-style: italic; }
+.ol-composer { display: flex; align-items: flex-end; gap: 8px; padding: 10px; border-top: 1px solid #e5e7eb; }
+.ol-input { flex: 1; min-height: 40px; max-height: 120px; padding: 9px 12px; border: 1px solid #d1d5db;
+  border-radius: 10px; font: inherit; color: inherit; resize: none; background: #fff; }
+.ol-send { height: 40px; padding: 0 16px; border: 0; border-radius: 10px; background: var(--a); color: #fff;
+  font-weight: 600; }
+.ol-vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+`;
+
+  // ---- build the UI ----
+  let ui;
+  function mount() {
+    const host = h('div', { id: 'openline-widget' });
+    const color = script.getAttribute('data-color');
+    if (color) host.style.setProperty('--ol-accent', color);
+    const root = host.attachShadow({ mode: 'open' });
+
+    const u = {};
+    u.badgeText = h('span', { class: 'ol-vh', id: 'ol-unread-text' });
+    u.badge = h('span', { class: 'ol-badge', 'aria-hidden': 'true', hidden: '' });
+    u.launcher = h('button', {
+      type: 'button', class: 'ol-launcher', 'aria-label': T.open, 'aria-expanded': 'false',
+      'aria-controls': 'ol-window', 'aria-describedby': 'ol-unread-text',
+    }, chatIcon(), u.badge);
+    u.title = h('div', { class: 'ol-title', id: 'ol-title', text: T.chat });
+    u.number = h('span', { class: 'ol-dialog-number', hidden: '' });
+    u.operator = h('span', { class: 'ol-operator' });
+    u.close = h('button', { type: 'button', class: 'ol-close', 'aria-label': T.close, text: '×' });
+    u.status = h('div', { class: 'ol-status', role: 'status', hidden: '' });
+    u.messages = h('div', { class: 'ol-messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'ol-title' });
+    u.finished = h('div', { class: 'ol-finished', hidden: '', text: T.finished });
+    u.typing = h('div', { class: 'ol-typing', 'aria-live': 'polite', hidden: '' });
+    u.notice = h('div', { class: 'ol-notice', role: 'status', hidden: '' });
+    u.input = h('textarea', { class: 'ol-input', id: 'ol-input', rows: '1', autocomplete: 'off' });
+    u.send = h('button', { type: 'submit', class: 'ol-send', text: T.send });
+    u.form = h('form', { class: 'ol-composer', novalidate: '' },
+      h('label', { class: 'ol-vh', for: 'ol-input', text: T.message }), u.input, u.send);
+    u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': T.chat, hidden: '' },
+      h('div', { class: 'ol-header' }, h('div', { class: 'ol-titles' }, u.title,
+        h('div', { class: 'ol-sub' }, u.number, u.operator)), u.close),
+      u.status, u.messages, u.finished, u.typing, u.notice, u.form);
+
+    u.root = h('div', { class: 'ol-root' }, u.window, u.launcher, u.badgeText);
+    root.append(h('style', { text: CSS }), u.root);
+    // A site whose CSP forbids inline styles blocks the <style> element; an adopted sheet is not affected.
+    try { const sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); root.adoptedStyleSheets = [sheet]; } catch { /* old */ }
+    document.body.append(host);
+    ui = u;
+
+    u.launcher.addEventListener('click', () => (state.isOpen ? closeWindow() : openWindow()));
+    u.close.addEventListener('click', () => closeWindow(true));
+    u.window.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.stopPropagation(); closeWindow(true); }
+    });
+    u.form.addEventListener('submit', (e) => { e.preventDefault(); submitComposer(); });
+    u.input.addEventListener('keydown', (e) => {
+      // Enter sends, Shift+Enter is a new line; never send in the middle of an IME composition.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); u.form.requestSubmit(); }
+    });
+    u.input.addEventListener('input', onComposerInput);
+    document.addEventListener('visibilitychange', () => {
+      markSeen();
+      if (document.visibilityState === 'visible' && !state.ws) reconnectNow();
+    });
+    window.addEventListener('online', () => { if (!state.ws) reconnectNow(); });
+  }
+
+  // ---- events API ----
+  function emit(name, payload) {
+    for (const cb of listeners[name]) {
+      try { cb(payload); } catch (err) { console.error('Openline:', name, 'listener failed', err); }
+    }
+  }
+
+  function on(name, cb) {
+    if (!listeners[name] || typeof cb !== 'function') return console.warn('Openline: unknown event', name);
+    listeners[name].push(cb);
+    // `ready` is a state: a late subscriber still hears about it.
+    if (name === 'ready' && state.ready) setTimeout(() => cb(state.readyInfo));
+  }
+
+  function runCommand(cmd) {
+    if (!Array.isArray(cmd)) return console.warn('Openline: a command is an array, got', cmd);
+    const [name, ...args] = cmd;
+    if (name === 'open') openWindow();
+    else if (name === 'close') closeWindow();
+    else if (name === 'on') on(args[0], args[1]);
+    else console.warn('Openline: unknown command', name);
+  }
+
+  // ---- window ----
+  function openWindow() {
+    if (state.isOpen) return;
+    state.isOpen = true;
+    ui.window.hidden = false;
+    ui.root.classList.add('ol-is-open');
+    ui.launcher.setAttribute('aria-expanded', 'true');
+    ui.input.focus();
+    scrollToBottom(true);
+    state.openSent = false;
+    ensureDialog();
+    markSeen(true);
+    emit('open');
+  }
+
+  function closeWindow(returnFocus) {
+    if (!state.isOpen) return;
+    const focusInside = ui.window.contains(ui.window.getRootNode().activeElement);
+    state.isOpen = false;
+    ui.window.hidden = true;
+    ui.root.classList.remove('ol-is-open');
+    ui.launcher.setAttribute('aria-expanded', 'false');
+    if (returnFocus || focusInside) ui.launcher.focus();
+    updateUnread();
+    emit('close');
+  }
+
+  // Opening the window starts a dialog (with the greeting) unless one is shown. A finished dialog stays on screen
+  // with "Write to start a new one": writing starts the next one, as the notice says.
+  function ensureDialog() {
+    if (!state.isOpen || !state.connected || state.openSent) return;
+    if (state.dialog && state.dialog.status === 'finished') return;
+    state.openSent = true;
+    sendFrame({ type: 'open', ref: newId() });
+  }
+
+  function renderHeader() {
+    const d = state.dialog;
+    ui.title.textContent = state.lineName || T.chat;
+    ui.window.setAttribute('aria-label', state.lineName || T.chat);
+    ui.number.hidden = !(d && d.number);
+    ui.number.textContent = d && d.number ? T.dialog(d.number) : '';
+    ui.operator.textContent = (d && d.operator && d.operator.name) || '';
+    ui.finished.hidden = !(d && d.status === 'finished');
+  }
+
+  function renderStatus() {
+    ui.status.hidden = state.connected;
+    ui.status.textContent = state.everConnected || state.attempt > 1 ? T.reconnecting : T.connecting;
+  }
+
+  function showNotice(text) {
+    ui.notice.textContent = text;
+    ui.notice.hidden = false;
+    clearTimeout(state.noticeTimer);
+    state.noticeTimer = setTimeout(() => { ui.notice.hidden = true; }, NOTICE_MS);
+  }
+
+  function scrollToBottom(force) {
+    const m = ui.messages;
+    if (force || m.scrollHeight - m.scrollTop - m.clientHeight < 80) m.scrollTop = m.scrollHeight;
+  }
+
+  // ---- dialog and messages ----
+  // Switch to another dialog: its messages replace the list, but unsent messages of the visitor stay at the end.
+  function setDialog(d) {
+    if (!state.dialog || state.dialog.id !== d.id) {
+      for (const el of [...ui.messages.children]) if (!el.classList.contains('ol-local')) el.remove();
+      Object.assign(state, { dialog: { id: d.id }, lastSeq: 0, shown: [], seenUpTo: 0, seenSent: 0, readUpTo: 0 });
+      hidePeerTyping();
+    }
+    Object.assign(state.dialog, d);
+    state.seenUpTo = Math.max(state.seenUpTo, d.visitor_seen_seq || 0);
+    state.seenSent = Math.max(state.seenSent, d.visitor_seen_seq || 0);
+    if (d.operator_seen_seq) markRead(d.operator_seen_seq);
+    if (d.status === 'finished') hidePeerTyping();
+    renderHeader();
+  }
+
+  function clearDialog() {
+    for (const el of [...ui.messages.children]) if (!el.classList.contains('ol-local')) el.remove();
+    Object.assign(state, { dialog: null, lastSeq: 0, shown: [], seenUpTo: 0, seenSent: 0, readUpTo: 0 });
+    renderHeader();
+  }
+
+  function authorType(m) {
+    const t = m.kind === 'system' ? 'system' : m.author && m.author.type;
+    return ['visitor', 'operator', 'bot', 'system'].includes(t) ? t : 'operator';
+  }
+
+  function formatTime(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function buildMessage(type, text, authorName) {
+    const el = h('div', { class: `ol-message ol-from-${type}` });
+    if ((type === 'operator' || type === 'bot') && authorName) el.append(h('div', { class: 'ol-author', text: authorName }));
+    el.append(h('div', { class: 'ol-text', text }));
+    return el;
+  }
+
+  function setMeta(el, createdAt) {
+    if (el.classList.contains('ol-from-system')) return;
+    let meta = el.querySelector('.ol-meta');
+    if (!meta) el.append((meta = h('div', { class: 'ol-meta' })));
+    meta.textContent = formatTime(createdAt);
+  }
+
+  // Render server messages in seq order. `cached` ones come from localStorage and are not news.
+  function renderMessages(list, cached) {
+    let grew = false;
+    for (const m of list) {
+      if (!m || typeof m.seq !== 'number') continue;
+      if (!state.dialog || state.dialog.id !== m.dialog_id) setDialog({ id: m.dialog_id });
+      if (m.seq <= state.lastSeq) continue; // already shown (resume overlap, second tab...)
+      const type = authorType(m);
+      const mine = m.client_msg_id && state.pending.get(m.client_msg_id);
+      let el;
+      if (mine) {
+        // Our own message coming back: the pending bubble becomes the stored one, no second copy.
+        state.pending.delete(m.client_msg_id);
+        el = mine.el;
+        el.classList.remove('ol-local', 'ol-pending', 'ol-failed');
+        el.querySelector('.ol-fail')?.remove();
+      } else {
+        el = buildMessage(type, String(m.text ?? ''), m.author && m.author.name);
+      }
+      el.dataset.seq = m.seq;
+      setMeta(el, m.created_at);
+      // Stored messages stay above the visitor's still-unsent ones.
+      ui.messages.insertBefore(el, ui.messages.querySelector('.ol-local'));
+      state.lastSeq = m.seq;
+      state.shown.push({
+        dialog_id: m.dialog_id, seq: m.seq, kind: m.kind, author: m.author, text: m.text,
+        client_msg_id: m.client_msg_id || null, created_at: m.created_at,
+      });
+      grew = true;
+      if (type === 'operator') hidePeerTyping();
+      if (!cached) {
+        emit('message', {
+          dialog_id: m.dialog_id, seq: m.seq, text: m.text, author_type: type,
+          author_name: (m.author && m.author.name) || null, created_at: m.created_at,
+        });
+      }
+    }
+    if (!grew) return;
+    markRead(state.readUpTo);
+    persist();
+    scrollToBottom(!cached && list.some((m) => m && authorType(m) === 'visitor'));
+    markSeen();
+    updateUnread();
+  }
+
+  // Remember the dialog shown and its last messages, so that the next page of the site shows the conversation at
+  // once and resumes from where it stopped.
+  function persist() {
+    if (!state.dialog) return;
+    const { id, number, status, operator } = state.dialog;
+    store.set('state', { dialog_id: id, last_seq: state.lastSeq });
+    store.set('history', { dialog: { id, number, status, operator }, messages: state.shown.slice(-HISTORY_KEEP) });
+  }
+
+  function restore() {
+    const saved = store.get('state');
+    if (!saved || typeof saved.dialog_id !== 'number') return;
+    const hist = store.get('history');
+    if (hist && hist.dialog && hist.dialog.id === saved.dialog_id && Array.isArray(hist.messages)) {
+      setDialog(hist.dialog);
+      renderMessages(hist.messages.filter((m) => m && m.seq <= saved.last_seq), true);
+    } else {
+      setDialog({ id: saved.dialog_id }); // nothing to show: resume from 0 fetches the conversation
+    }
+  }
+
+  // The operator's read receipts: "Seen" under the last of the visitor's messages they have read.
+  function markRead(seq) {
+    state.readUpTo = Math.max(state.readUpTo, seq);
+    let last = null;
+    for (const el of ui.messages.querySelectorAll('.ol-from-visitor[data-seq]')) {
+      const read = Number(el.dataset.seq) <= state.readUpTo;
+      el.classList.toggle('ol-read', read);
+      el.classList.remove('ol-seen');
+      if (read) last = el;
+    }
+    if (last) last.classList.add('ol-seen');
+  }
+
+  // The visitor has seen what is on screen when the window is open on a visible page.
+  function markSeen(force) {
+    if (!state.isOpen || (!force && document.visibilityState !== 'visible')) return;
+    state.seenUpTo = Math.max(state.seenUpTo, state.lastSeq);
+    updateUnread();
+    if (state.connected && state.dialog && state.lastSeq > state.seenSent) {
+      state.seenSent = state.lastSeq;
+      sendFrame({ type: 'seen', seq: state.lastSeq });
+    }
+  }
+
+  function updateUnread() {
+    // Until the server said what the visitor has seen, cached messages would all look unread.
+    const count = state.isOpen || !state.everConnected ? 0
+      : state.shown.filter((m) => ['operator', 'bot'].includes(authorType(m)) && m.seq > state.seenUpTo).length;
+    ui.badge.hidden = count === 0;
+    ui.badge.textContent = count > 99 ? '99+' : String(count);
+    ui.badgeText.textContent = count ? T.unread(count) : '';
+    if (count !== state.unread) { state.unread = count; emit('unread', count); }
+  }
+
+  // ---- sending ----
+  function newId() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    // randomUUID needs a secure context; a plain-http site still has getRandomValues.
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function submitComposer() {
+    const text = ui.input.value.trim();
+    if (!text) return;
+    ui.input.value = '';
+    autoGrow();
+    stopTyping();
+    const id = newId();
+    const el = buildMessage('visitor', text);
+    el.classList.add('ol-local', 'ol-pending');
+    ui.messages.append(el);
+    const entry = { id, text, el, status: 'pending' };
+    state.pending.set(id, entry);
+    scrollToBottom(true);
+    transmit(entry);
+    ui.input.focus();
+  }
+
+  function transmit(entry) {
+    const frame = { type: 'send', client_msg_id: entry.id, text: entry.text };
+    // A frame over the server's limit would get the socket closed and then be re-sent forever.
+    if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
+      markFailed(entry);
+      return showNotice(ERRORS.too_long);
+    }
+    entry.status = 'pending';
+    sendFrame(frame); // offline: kept in state.pending and sent after the next welcome
+  }
+
+  function markFailed(entry) {
+    entry.status = 'failed';
+    const el = entry.el;
+    el.classList.remove('ol-pending');
+    el.classList.add('ol-failed');
+    if (el.querySelector('.ol-fail')) return;
+    const retry = h('button', { type: 'button', class: 'ol-retry', text: T.retry, 'aria-label': 'Retry sending' });
+    retry.addEventListener('click', () => {
+      el.querySelector('.ol-fail')?.remove();
+      el.classList.remove('ol-failed');
+      el.classList.add('ol-pending');
+      ui.messages.append(el); // a retried message goes to the end, as the server will store it now
+      transmit(entry);
+      ui.input.focus();
+    });
+    el.append(h('div', { class: 'ol-fail' }, T.notSent, retry));
+  }
+
+  function onAck(f) {
+    const entry = state.pending.get(f.ref);
+    if (!entry || entry.status === 'acked') return; // `open` acks, or a duplicate ack
+    // Stored: keep it in `pending` until its `message` frame comes, which puts it at its place by seq.
+    entry.status = 'acked';
+    entry.el.classList.remove('ol-pending');
+    if (typeof f.seq === 'number') entry.el.dataset.seq = f.seq;
+  }
+
+  // ---- typing ----
+  function onComposerInput() {
+    autoGrow();
+    if (!ui.input.value.trim()) return stopTyping();
+    // Typing into no dialog or a finished one would only get `no_dialog` errors.
+    if (!state.dialog || state.dialog.status === 'finished') return;
+    const now = Date.now();
+    if (now - state.typingSentAt >= TYPING_EVERY_MS) {
+      state.typingSentAt = now;
+      state.typingActive = true;
+      sendFrame({ type: 'typing', active: true });
+    }
+    clearTimeout(state.typingIdleTimer);
+    state.typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  function stopTyping() {
+    clearTimeout(state.typingIdleTimer);
+    if (!state.typingActive) return;
+    state.typingActive = false;
+    state.typingSentAt = 0;
+    sendFrame({ type: 'typing', active: false });
+  }
+
+  function autoGrow() {
+    ui.input.style.height = 'auto';
+    ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 120) + 'px';
+  }
+
+  function onPeerTyping(f) {
+    if (f.from === 'visitor' || (state.dialog && f.dialog_id && f.dialog_id !== state.dialog.id)) return;
+    if (!f.active) return hidePeerTyping();
+    ui.typing.textContent = T.typing(f.name || T.operator);
+    ui.typing.hidden = false;
+    clearTimeout(state.peerTypingTimer);
+    state.peerTypingTimer = setTimeout(hidePeerTyping, PEER_TYPING_MS);
+  }
+
+  function hidePeerTyping() {
+    clearTimeout(state.peerTypingTimer);
+    if (ui) ui.typing.hidden = true;
+  }
+
+  // ---- connection ----
+  function sendFrame(frame) {
+    // Before `welcome` every frame but hello would be refused with hello_required.
+    if (!state.ws || (!state.connected && frame.type !== 'hello')) return false;
+    try { state.ws.send(JSON.stringify(frame)); return true; } catch { return false; }
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    let ws;
+    try { ws = new WebSocket(WS_URL); } catch { return scheduleReconnect(); }
+    state.ws = ws;
+    ws.onopen = () => {
+      if (state.ws !== ws) return;
+      state.lastFrameAt = Date.now();
+      sendFrame({
+        type: 'hello', line: LINE, token: state.token || null,
+        page: { url: location.href.slice(0, 2048), title: document.title.slice(0, 300) },
+        lang: navigator.language,
+        ...(state.dialog ? { resume: { dialog_id: state.dialog.id, last_seq: state.lastSeq } } : {}),
+      });
+    };
+    ws.onmessage = (e) => {
+      if (state.ws !== ws) return;
+      state.lastFrameAt = Date.now();
+      let f;
+      try { f = JSON.parse(e.data); } catch { return; }
+      if (f && typeof f === 'object') handleFrame(f);
+    };
+    ws.onclose = () => dropConnection(ws);
+  }
+
+  // Forget a socket (closed, or silently dead) and plan the next attempt.
+  function dropConnection(ws) {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    state.connected = false;
+    clearInterval(state.pingTimer);
+    hidePeerTyping();
+    renderStatus();
+    scheduleReconnect();
+  }
+
+  // Exponential backoff with jitter, so that a restarted server is not hit by every visitor at the same moment.
+  function scheduleReconnect() {
+    clearTimeout(state.retryTimer);
+    const base = Math.min(30000, 500 * 2 ** state.attempt);
+    state.attempt += 1;
+    state.retryTimer = setTimeout(connect, base / 2 + Math.random() * (base / 2));
+  }
+
+  function reconnectNow() {
+    state.attempt = 0;
+    connect();
+  }
+
+  function startPing() {
+    clearInterval(state.pingTimer);
+    state.pingTimer = setInterval(() => {
+      const ws = state.ws;
+      if (!ws) return;
+      if (Date.now() - state.lastFrameAt > STALE_MS) { dropConnection(ws); ws.close(); return; }
+      sendFrame({ type: 'ping' });
+    }, PING_MS);
+  }
+
+  function handleFrame(f) {
+    switch (f.type) {
+      case 'welcome': return onWelcome(f);
+      case 'message': return renderMessages([f]);
+      case 'dialog': if (f.dialog) { setDialog(f.dialog); persist(); } return undefined;
+      case 'ack': return onAck(f);
+      case 'typing': return onPeerTyping(f);
+      case 'seen': return f.by === 'operator' && typeof f.seq === 'number' && markRead(f.seq);
+      case 'error': return onError(f);
+      default: return undefined; // pong: only proves the socket is alive (lastFrameAt)
+    }
+  }
+
+  function onWelcome(f) {
+    state.connected = true;
+    state.everConnected = true;
+    state.attempt = 0;
+    if (f.visitor && f.visitor.token) {
+      state.token = f.visitor.token;
+      store.set('token', state.token, true);
+    }
+    if (f.line && f.line.name) state.lineName = f.line.name;
+    // A resumed dialog gets only the missed messages: append them. Otherwise the list is replaced.
+    const resumed = f.resumed !== false && f.dialog && state.dialog && f.dialog.id === state.dialog.id;
+    if (!resumed) clearDialog();
+    if (f.dialog) setDialog(f.dialog);
+    else { store.remove('state'); store.remove('history'); }
+    renderHeader();
+    renderStatus();
+    renderMessages(Array.isArray(f.messages) ? f.messages : []);
+    // Whatever was not acknowledged is sent again with the same client_msg_id: the server stores it once.
+    for (const entry of state.pending.values()) if (entry.status === 'pending') transmit(entry);
+    startPing();
+    ensureDialog();
+    markSeen();
+    updateUnread();
+    if (!state.ready) {
+      state.ready = true;
+      state.readyInfo = {
+        line: LINE, line_name: state.lineName, visitor_id: f.visitor ? f.visitor.id : null,
+        dialog_id: f.dialog ? f.dialog.id : null, dialog_number: f.dialog ? f.dialog.number : null,
+      };
+      emit('ready', state.readyInfo);
+    }
+  }
+
+  function onError(f) {
+    const entry = f.ref && state.pending.get(f.ref);
+    if (entry) markFailed(entry);
+    if (f.code === 'no_dialog' && state.isOpen) state.openSent = false;
+    const text = ERRORS[f.code] || (entry ? ERRORS.invalid : null);
+    if (text) showNotice(text); // others (invalid_token, forbidden...) are handled by the welcome that follows
+  }
+
+  // ---- start ----
+  function init() {
+    mount();
+    restore();
+    renderHeader();
+    renderStatus();
+    // The queue the page filled before we loaded runs first; afterwards push() runs a command at once.
+    const queued = Array.isArray(window.Openline) ? window.Openline : [];
+    window.Openline = {
+      push(...cmds) { cmds.forEach(runCommand); },
+      open: openWindow,
+      close: () => closeWindow(),
+      on,
+    };
+    queued.forEach(runCommand);
+    connect(); // at once, not on first open, so that the unread badge works while the window is closed
+  }
+
+  if (document.body) init();
+  else document.addEventListener('DOMContentLoaded', init, { once: true });
+})();

@@ -1,0 +1,3 @@
+"""Openline: a self-hosted website live chat."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,104 @@
+"""Every setting of the installation, read from the environment in one place."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the SQLite file, the secret key and uploads live.")
+    database_url: str = Field("", description="SQLAlchemy async URL; empty means a SQLite file in DATA_DIR.")
+    redis_url: str | None = Field(None, description="redis://... to share events between processes.")
+    public_url: str = Field("http://127.0.0.1:8000", description="The URL visitors and operators use.")
+    secret_key: SecretStr | None = Field(None, description="Signs tokens; generated into DATA_DIR when unset.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(10.0, gt=0)
+    mail_from: str = "Openline <no-reply@localhost>"
+
+    max_frame_bytes: int = Field(16 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_message_chars: int = Field(4000, ge=1, le=100_000)
+    rate_limit_per_sec: float = Field(10.0, gt=0)
+    rate_limit_burst: int = Field(30, ge=1)
+    send_queue_max: int = Field(512, ge=8)
+    hello_timeout: float = Field(10.0, gt=0)
+    ws_per_message_deflate: bool = False
+    session_ttl_hours: int = Field(24 * 14, ge=1)
+
+    demo: bool = Field(True, description="Create the demo line and operator on first start.")
+    demo_operator_email: str = "operator@demo.openline"
+    demo_operator_password: SecretStr | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'openline.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @cached_property
+    def public_origin(self) -> str:
+        scheme, rest = self.public_url.split("://", 1)
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @cached_property
+    def secret(self) -> bytes:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        # A generated key must outlive restarts, or every session and signed link would die with the process.
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; on a bad value print which variable is wrong and exit."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()]
+        sys.stderr.write("Invalid settings:\n" + "\n".join(lines) + "\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,1 @@
+"""Connections, frames and the bus that carries events between them."""

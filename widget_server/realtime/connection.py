@@ -1,0 +1,200 @@
+"""One client's WebSocket: a bounded outgoing queue drained by one sender task, and the inbound limits.
+
+Everything bound for the client goes through the queue (events from the bus, acknowledgements, answers), so
+the client sees them in the order they happened. A client that does not read fast enough is disconnected
+rather than allowed to grow memory or slow the others; it resumes by `seq` when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from widget_server.clock import Clock
+from widget_server.config import Settings
+from widget_server.domain.delivery import DeliveryTracker, Verdict
+from widget_server.domain.rate_limit import TokenBucket
+from widget_server.errors import OpenlineError
+from widget_server.services.events import Event
+
+log = logging.getLogger(__name__)
+
+# Reads the messages of a dialog with after < seq <= upto, as encoded frames in seq order.
+RangeLoader = Callable[[int, int, int], Awaitable[list[str]]]
+Action = Callable[["Connection"], Awaitable[None]]
+
+CLOSE_FLOOD = 1008
+CLOSE_TOO_SLOW = 1013
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, settings: Settings, clock: Clock, load_range: RangeLoader) -> None:
+        self.websocket = websocket
+        self.clock = clock
+        self.load_range = load_range
+        self.tracker = DeliveryTracker()
+        # Visitors own every dialog they hear about and must get all of it; operators hear of many dialogs
+        # they have not opened, which are only list previews until they join them.
+        self.strict_unknown_dialogs = False
+        self.on_dialog_event: Callable[[int], None] | None = None
+        self._queue: asyncio.Queue[Event | Action] = asyncio.Queue(settings.send_queue_max)
+        self._bucket = TokenBucket.full(settings.rate_limit_per_sec, settings.rate_limit_burst, clock.monotonic())
+        self._refused = 0
+        self._flood_limit = 3 * settings.rate_limit_burst
+        self._sender: asyncio.Task[None] | None = None
+        self._unsubscribes: list[Callable[[], None]] = []
+        self.closed = False
+
+    # -- outgoing ---------------------------------------------------------------------------------
+
+    async def send_now(self, payload: dict[str, Any]) -> None:
+        """Send from inside the sender's turn (an `Action`), ahead of what is still queued."""
+        await self.websocket.send_text(orjson.dumps(payload).decode())
+
+    def push(self, item: Event | Action) -> None:
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.info("closing a connection that does not keep up with its queue")
+            self.closed = True
+            asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW, "too slow"))
+
+    def reply(self, payload: dict[str, Any]) -> None:
+        self.push(Event.of(payload))
+
+    def error(self, exc: OpenlineError, ref: str | None = None) -> None:
+        self.reply({"type": "error", "code": exc.code, "message": exc.message, "ref": ref})
+
+    def on_event(self, event: Event) -> None:
+        """Bus callback: runs synchronously in the publisher's turn, so it only enqueues."""
+        self.push(event)
+
+    def subscribe(self, unsubscribe: Callable[[], None]) -> None:
+        self._unsubscribes.append(unsubscribe)
+
+    async def run_in_order(self, action: Action) -> None:
+        """Run `action` in the sender's turn, after everything queued before it, and wait for it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def wrapped(conn: Connection) -> None:
+            try:
+                await action(conn)
+            except BaseException as exc:
+                if not done.done():
+                    done.set_exception(exc)
+                raise
+            if not done.done():
+                done.set_result(None)
+
+        self.push(wrapped)
+        assert self._sender is not None
+        finished, _ = await asyncio.wait({done, self._sender}, return_when=asyncio.FIRST_COMPLETED)
+        if done in finished:
+            done.result()
+        else:
+            raise ConnectionError("the connection closed")
+
+    def start_sender(self) -> None:
+        self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                item = await self._queue.get()
+                try:
+                    if isinstance(item, Event):
+                        await self._deliver(item)
+                    else:
+                        await item(self)
+                finally:
+                    self._queue.task_done()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The client went away mid-send; the reader notices and cleans up.
+            self.closed = True
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sender failed")
+            self.closed = True
+            await self._close(1011, "internal error")
+
+    async def _deliver(self, event: Event) -> None:
+        dialog_id, seq = event.dialog_id, event.seq
+        if dialog_id is not None and self.on_dialog_event is not None:
+            self.on_dialog_event(dialog_id)
+        if dialog_id is None or seq is None:
+            await self.websocket.send_text(event.frame)
+            return
+        if not self.tracker.knows(dialog_id):
+            if not self.strict_unknown_dialogs:
+                await self.websocket.send_text(event.frame)
+                return
+            self.tracker.start(dialog_id, 0)
+        verdict = self.tracker.judge(dialog_id, seq)
+        if verdict is Verdict.DROP:
+            return
+        if verdict is Verdict.FILL_GAP:
+            for frame in await self.load_range(dialog_id, self.tracker.last(dialog_id), seq - 1):
+                await self.websocket.send_text(frame)
+        await self.websocket.send_text(event.frame)
+        self.tracker.mark(dialog_id, seq)
+
+    # -- incoming ---------------------------------------------------------------------------------
+
+    def allow_frame(self) -> bool:
+        """Rate limit: False means refuse this frame; `flooding` tells when to give up on the client."""
+        if self._bucket.take(self.clock.monotonic()):
+            return True
+        self._refused += 1
+        return False
+
+    @property
+    def flooding(self) -> bool:
+        return self._refused >= self._flood_limit
+
+    async def receive(self) -> str | bytes | None:
+        """The next frame: text, bytes for a binary frame, None when the client has gone."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            return bytes(message.get("bytes") or b"")
+        return str(text)
+
+    # -- closing ----------------------------------------------------------------------------------
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._sender is not None and self._sender is not asyncio.current_task():
+            self._sender.cancel()
+        with contextlib.suppress(Exception):
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.close(code, reason)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = True
+        await self._close(code, reason)
+
+    async def flush(self) -> None:
+        """Give the sender a moment to send what is queued (an error frame before a close)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self._queue.join()
+
+    async def cleanup(self) -> None:
+        self.closed = True
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
+        self._unsubscribes.clear()
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sender

@@ -1,0 +1,23 @@
+"""What every use case needs, handed around as one object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from widget_server.clock import Clock
+from widget_server.config import Settings
+from widget_server.services.events import Event
+from widget_server.storage.database import Database
+
+
+class EventSink(Protocol):
+    def publish(self, topic: str, event: Event) -> None: ...
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    events: EventSink
+    clock: Clock

@@ -1,0 +1,49 @@
+"""The demo line and operator that `make run` creates on first start."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from widget_server.services import lines, operators
+from widget_server.services.context import Context
+from widget_server.storage.tables import OpenLine, Operator
+
+DEMO_LINE = "demo"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    password: str | None  # None when the operator existed already (the password was printed then)
+
+
+async def ensure_demo(ctx: Context) -> DemoAccount:
+    settings = ctx.settings
+    async with ctx.db.read() as s:
+        line = await s.get(OpenLine, DEMO_LINE)
+        operator = (
+            await s.execute(select(Operator).where(Operator.email == settings.demo_operator_email))
+        ).scalar_one_or_none()
+    if line is None:
+        await lines.create_line(
+            ctx,
+            name="Demo shop",
+            allowed_origins=[settings.public_origin],
+            greeting="Hello! Welcome to the Demo shop. How can we help you today?",
+            language="en",
+            line_id=DEMO_LINE,
+        )
+    if operator is not None:
+        return DemoAccount(operator.email, None)
+    password = (
+        settings.demo_operator_password.get_secret_value()
+        if settings.demo_operator_password
+        else secrets.token_urlsafe(9)
+    )
+    created = await operators.create_operator(
+        ctx, settings.demo_operator_email, "Demo operator", password, role="admin", line_ids=[DEMO_LINE]
+    )
+    return DemoAccount(created.email, password)

@@ -1,0 +1,440 @@
+"""Dialogs and their messages: open, write, join, close, seen, history.
+
+Every change runs in one transaction that first locks the dialog's row, so the per-dialog `seq` is gap-free and
+a resent `client_msg_id` is found rather than stored twice. Events are published only after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
+from widget_server.errors import Conflict, Forbidden
+from widget_server.services.context import Context
+from widget_server.services.events import (
+    Event,
+    LastMessage,
+    dialog_info,
+    dialog_summary,
+    line_topic,
+    message_payload,
+    visitor_topic,
+)
+from widget_server.services.operators import OperatorIdentity
+from widget_server.storage.tables import Counter, Dialog, Message, OpenLine, Operator, Visitor
+
+HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Author:
+    type: str  # visitor | operator | bot | system
+    name: str | None = None
+    operator_id: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What a use case changed, and the events to publish once it is committed."""
+
+    dialog: Dialog
+    seq: int = 0
+    duplicate: bool = False
+    created: bool = False
+    events: list[tuple[tuple[str, ...], Event]] = field(default_factory=list)
+
+
+def publish_all(ctx: Context, events: list[tuple[tuple[str, ...], Event]]) -> None:
+    for topics, event in events:
+        for topic in topics:
+            ctx.events.publish(topic, event)
+
+
+async def _next_dialog_number(s: AsyncSession) -> int:
+    # Row lock on PostgreSQL, the write lock on SQLite: two openings can never read the same value.
+    result = await s.execute(
+        update(Counter)
+        .where(Counter.name == "dialog_number")  # type: ignore[arg-type]
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one())
+
+
+async def _lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
+    result = await s.execute(
+        select(Dialog).where(Dialog.id == dialog_id).with_for_update()  # type: ignore[arg-type]
+    )
+    return result.scalar_one_or_none()
+
+
+async def _append(
+    ctx: Context,
+    s: AsyncSession,
+    dialog: Dialog,
+    author: Author,
+    body: str,
+    *,
+    kind: str = "text",
+    code: str | None = None,
+    client_msg_id: str | None = None,
+) -> Message:
+    dialog.last_seq += 1
+    now = ctx.clock.now()
+    dialog.updated_at = now
+    assert dialog.id is not None
+    message = Message(
+        dialog_id=dialog.id,
+        seq=dialog.last_seq,
+        kind=kind,
+        author_type=author.type,
+        operator_id=author.operator_id,
+        code=code,
+        body=body,
+        client_msg_id=client_msg_id,
+        created_at=now,
+    )
+    s.add(message)
+    await s.flush()
+    return message
+
+
+def _message_event(dialog: Dialog, message: Message, author_name: str | None) -> tuple[tuple[str, ...], Event]:
+    topics = (line_topic(dialog.line_id), visitor_topic(dialog.visitor_id, dialog.line_id))
+    return topics, Event.of(message_payload(message, author_name), message.dialog_id, message.seq)
+
+
+async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
+    now = ctx.clock.now()
+    dialog = Dialog(
+        number=await _next_dialog_number(s),
+        line_id=line.id,
+        visitor_id=visitor_id,
+        status=DialogStatus.NEW.value,
+        page_url=page.url,
+        page_title=page.title,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(dialog)
+    await s.flush()
+    outcome = Outcome(dialog, created=True)
+    if line.greeting:
+        greeting = await _append(ctx, s, dialog, Author("bot", line.name), line.greeting)
+        outcome.events.append(_message_event(dialog, greeting, line.name))
+    return outcome
+
+
+async def latest_dialog(ctx: Context, visitor_id: int, line_id: str) -> Dialog | None:
+    async with ctx.db.read() as s:
+        result = await s.execute(
+            select(Dialog)
+            .where(Dialog.visitor_id == visitor_id, Dialog.line_id == line_id)  # type: ignore[arg-type]
+            .order_by(Dialog.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+
+async def visitor_dialog(ctx: Context, visitor_id: int, line_id: str, dialog_id: int) -> Dialog:
+    """The dialog, if it is this visitor's on this line; otherwise Forbidden, whether or not it exists."""
+    async with ctx.db.read() as s:
+        dialog = await s.get(Dialog, dialog_id)
+    if dialog is None or dialog.visitor_id != visitor_id or dialog.line_id != line_id:
+        raise Forbidden("This dialog is not yours")
+    return dialog
+
+
+async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page: Page) -> Outcome:
+    """The visitor opened the chat: their first dialog on this line starts, with the greeting."""
+    assert visitor.id is not None
+    async with ctx.db.write() as s:
+        existing = (
+            await s.execute(
+                select(Dialog)
+                .where(Dialog.visitor_id == visitor.id, Dialog.line_id == line.id)  # type: ignore[arg-type]
+                .order_by(Dialog.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            return Outcome(existing)
+        outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+    outcome.events[0:0] = await _dialog_events(ctx, outcome.dialog)
+    return outcome
+
+
+async def visitor_send(
+    ctx: Context, line: OpenLine, visitor: Visitor, page: Page, client_msg_id: str, text: str
+) -> Outcome:
+    assert visitor.id is not None
+    async with ctx.db.write() as s:
+        current = (
+            await s.execute(
+                select(Dialog)
+                .where(
+                    Dialog.visitor_id == visitor.id,  # type: ignore[arg-type]
+                    Dialog.line_id == line.id,  # type: ignore[arg-type]
+                    Dialog.status.in_([st.value for st in OPEN_STATUSES]),  # type: ignore[attr-defined]
+                )
+                .order_by(Dialog.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if current is None:
+            outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+        else:
+            outcome = Outcome(current)
+            duplicate = await _find_duplicate(s, current, client_msg_id)
+            if duplicate is not None:
+                return _duplicate_outcome(current, duplicate, "visitor")
+        dialog = outcome.dialog
+        status_before = dialog.status
+        dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.VISITOR_MESSAGE).value
+        if page.url:
+            dialog.page_url, dialog.page_title = page.url, page.title
+        message = await _append(ctx, s, dialog, Author("visitor"), text, client_msg_id=client_msg_id)
+        outcome.events.append(_message_event(dialog, message, None))
+        outcome.seq = message.seq
+    if outcome.created or dialog.status != status_before:
+        outcome.events[0:0] = await _dialog_events(ctx, dialog)
+    return outcome
+
+
+async def _find_duplicate(s: AsyncSession, dialog: Dialog, client_msg_id: str) -> Message | None:
+    result = await s.execute(
+        select(Message).where(
+            Message.dialog_id == dialog.id,  # type: ignore[arg-type]
+            Message.client_msg_id == client_msg_id,  # type: ignore[arg-type]
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+def _duplicate_outcome(dialog: Dialog, message: Message, author_type: str) -> Outcome:
+    if message.author_type != author_type:
+        raise Conflict("client_msg_id: already used by someone else", "invalid")
+    return Outcome(dialog, seq=message.seq, duplicate=True)
+
+
+async def check_operator_access(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Dialog:
+    async with ctx.db.read() as s:
+        dialog = await s.get(Dialog, dialog_id)
+    if dialog is None or dialog.line_id not in who.line_ids:
+        # The same answer for "not yours" and "does not exist", so ids cannot be probed.
+        raise Forbidden("No such dialog on your lines")
+    return dialog
+
+
+async def operator_join(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
+    await check_operator_access(ctx, who, dialog_id)
+    async with ctx.db.write() as s:
+        dialog = await _lock_dialog(s, dialog_id)
+        assert dialog is not None
+        outcome = Outcome(dialog)
+        if dialog.operator_id is None and dialog.status in {st.value for st in OPEN_STATUSES}:
+            await _assign(ctx, s, dialog, who, outcome)
+    if outcome.events:
+        outcome.events[0:0] = await _dialog_events(ctx, dialog)
+    return outcome
+
+
+async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorIdentity, outcome: Outcome) -> None:
+    dialog.operator_id = who.id
+    dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_JOINED).value
+    notice = await _append(
+        ctx, s, dialog, Author("system"), f"{who.name} joined the chat", kind="system", code="operator_joined"
+    )
+    outcome.events.append(_message_event(dialog, notice, None))
+
+
+async def operator_send(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Outcome:
+    await check_operator_access(ctx, who, dialog_id)
+    async with ctx.db.write() as s:
+        dialog = await _lock_dialog(s, dialog_id)
+        assert dialog is not None
+        duplicate = await _find_duplicate(s, dialog, client_msg_id)
+        if duplicate is not None:
+            return _duplicate_outcome(dialog, duplicate, "operator")
+        if dialog.status == DialogStatus.FINISHED.value:
+            raise Conflict("The dialog is finished", "dialog_closed")
+        outcome = Outcome(dialog)
+        assigned = dialog.operator_id is None
+        if assigned:
+            await _assign(ctx, s, dialog, who, outcome)
+        dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_MESSAGE).value
+        message = await _append(ctx, s, dialog, Author("operator", who.name, who.id), text, client_msg_id=client_msg_id)
+        outcome.events.append(_message_event(dialog, message, who.name))
+        outcome.seq = message.seq
+    if assigned:
+        outcome.events[0:0] = await _dialog_events(ctx, dialog)
+    return outcome
+
+
+async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
+    await check_operator_access(ctx, who, dialog_id)
+    async with ctx.db.write() as s:
+        dialog = await _lock_dialog(s, dialog_id)
+        assert dialog is not None
+        outcome = Outcome(dialog)
+        if dialog.status == DialogStatus.FINISHED.value:
+            outcome.duplicate = True
+            outcome.seq = dialog.last_seq
+            return outcome
+        dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.CLOSE).value
+        dialog.closed_at = ctx.clock.now()
+        notice = await _append(
+            ctx, s, dialog, Author("system"), f"{who.name} closed the dialog", kind="system", code="dialog_closed"
+        )
+        outcome.events.append(_message_event(dialog, notice, None))
+        outcome.seq = notice.seq
+    outcome.events[0:0] = await _dialog_events(ctx, dialog)
+    return outcome
+
+
+async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | None:
+    """Move the reader's mark forward (never back). Returns the `seen` event when it moved."""
+    column = Dialog.visitor_seen_seq if by == "visitor" else Dialog.operator_seen_seq
+    async with ctx.db.write() as s:
+        result = await s.execute(
+            update(Dialog)
+            .where(Dialog.id == dialog.id, column < seq, Dialog.last_seq >= seq)  # type: ignore[arg-type,operator]
+            .values({column: seq})
+        )
+        moved = result.rowcount > 0  # type: ignore[attr-defined]
+    if not moved:
+        return None
+    return Event.of({"type": "seen", "dialog_id": dialog.id, "by": by, "seq": seq})
+
+
+async def load_messages(
+    ctx: Context, dialog_id: int, after_seq: int = 0, upto_seq: int | None = None, limit: int = HISTORY_LIMIT
+) -> list[dict[str, Any]]:
+    """Messages after `after_seq` (and up to `upto_seq`), oldest first; without bounds, the latest `limit`."""
+    query = (
+        select(Message, Operator.name)
+        .outerjoin(Operator, Operator.id == Message.operator_id)  # type: ignore[arg-type]
+        .where(Message.dialog_id == dialog_id, Message.seq > after_seq)  # type: ignore[arg-type]
+    )
+    if upto_seq is not None:
+        query = query.where(Message.seq <= upto_seq)  # type: ignore[arg-type]
+    async with ctx.db.read() as s:
+        if upto_seq is None and after_seq == 0:
+            rows = list(
+                (await s.execute(query.order_by(Message.seq.desc()).limit(limit))).all()  # type: ignore[attr-defined]
+            )
+            rows.reverse()
+        else:
+            rows = list((await s.execute(query.order_by(Message.seq))).all())  # type: ignore[arg-type]
+        line_names = await _line_names_for(s, dialog_id, rows)
+    return [message_payload(m, name if m.author_type == "operator" else line_names) for m, name in rows]
+
+
+async def _line_names_for(s: AsyncSession, dialog_id: int, rows: list[Any]) -> str | None:
+    if not any(m.author_type == "bot" for m, _ in rows):
+        return None
+    result = await s.execute(
+        select(OpenLine.name).join(Dialog, Dialog.line_id == OpenLine.id).where(Dialog.id == dialog_id)  # type: ignore[arg-type]
+    )
+    return result.scalar_one_or_none()
+
+
+async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:
+    name = None
+    if dialog.operator_id is not None:
+        async with ctx.db.read() as s:
+            operator = await s.get(Operator, dialog.operator_id)
+            name = operator.name if operator else None
+    return dialog_info(dialog, name)
+
+
+async def summaries(
+    ctx: Context,
+    dialog_ids: list[int] | None = None,
+    line_ids: frozenset[str] | None = None,
+    open_only: bool = True,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Dialog summaries for the operator's list, newest activity first."""
+    async with ctx.db.read() as s:
+        query = (
+            select(Dialog, OpenLine, Visitor.name, Operator.name)
+            .join(
+                OpenLine,
+                OpenLine.id == Dialog.line_id,  # type: ignore[arg-type]
+            )
+            .join(Visitor, Visitor.id == Dialog.visitor_id)
+            .outerjoin(  # type: ignore[arg-type]
+                Operator,
+                Operator.id == Dialog.operator_id,  # type: ignore[arg-type]
+            )
+        )
+        if dialog_ids is not None:
+            query = query.where(Dialog.id.in_(dialog_ids))  # type: ignore[union-attr]
+        if line_ids is not None:
+            query = query.where(Dialog.line_id.in_(line_ids))  # type: ignore[attr-defined]
+        if open_only:
+            query = query.where(Dialog.status.in_([st.value for st in OPEN_STATUSES]))  # type: ignore[attr-defined]
+        rows = (await s.execute(query.order_by(Dialog.updated_at.desc()).limit(limit))).all()  # type: ignore[attr-defined]
+        ids = [d.id for d, *_ in rows]
+        if not ids:
+            return []
+        last = await _last_messages(s, ids)
+        unread = await _unread_counts(s, ids)
+    return [
+        dialog_summary(d, line, vname, oname, last.get(d.id), unread.get(d.id, 0))  # type: ignore[arg-type]
+        for d, line, vname, oname in rows
+    ]
+
+
+async def _last_messages(s: AsyncSession, ids: list[int]) -> dict[int, LastMessage]:
+    latest = (
+        select(Message.dialog_id, func.max(Message.seq).label("seq"))
+        .where(Message.dialog_id.in_(ids), Message.kind == "text")  # type: ignore[attr-defined,arg-type]
+        .group_by(Message.dialog_id)
+        .subquery()
+    )
+    rows = await s.execute(
+        select(Message).join(
+            latest,
+            (Message.dialog_id == latest.c.dialog_id) & (Message.seq == latest.c.seq),  # type: ignore[arg-type]
+        )
+    )
+    return {m.dialog_id: LastMessage(m.body, m.author_type, m.created_at) for m in rows.scalars()}
+
+
+async def _unread_counts(s: AsyncSession, ids: list[int]) -> dict[int, int]:
+    rows = await s.execute(
+        select(Message.dialog_id, func.count())
+        .join(Dialog, Dialog.id == Message.dialog_id)  # type: ignore[arg-type]
+        .where(
+            Message.dialog_id.in_(ids),  # type: ignore[attr-defined]
+            Message.author_type == "visitor",  # type: ignore[arg-type]
+            Message.seq > Dialog.operator_seen_seq,  # type: ignore[arg-type]
+        )
+        .group_by(Message.dialog_id)
+    )
+    return {dialog_id: count for dialog_id, count in rows.all()}
+
+
+async def _dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, ...], Event]]:
+    """A `dialog` frame for each audience: the summary for operators, the dialog info for the visitor."""
+    assert dialog.id is not None
+    summary = (await summaries(ctx, dialog_ids=[dialog.id], open_only=False))[0]
+    operator = summary["operator"]
+    visitor_frame = {"type": "dialog", "dialog": dialog_info(dialog, operator["name"] if operator else None)}
+    return [
+        ((line_topic(dialog.line_id),), Event.of({"type": "dialog", "dialog": summary})),
+        ((visitor_topic(dialog.visitor_id, dialog.line_id),), Event.of(visitor_frame)),
+    ]

@@ -1,0 +1,112 @@
+"""What the world is told after a change has been committed, and who is told.
+
+An event is encoded once, whatever the number of connections it goes to. `dialog_id` and `seq` travel beside
+the frame so that a connection can order and deduplicate messages without parsing JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from widget_server.storage.tables import Dialog, Message, OpenLine
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    frame: str
+    dialog_id: int | None = None
+    seq: int | None = None
+
+    @classmethod
+    def of(cls, payload: dict[str, Any], dialog_id: int | None = None, seq: int | None = None) -> Event:
+        return cls(orjson.dumps(payload).decode(), dialog_id, seq)
+
+
+def line_topic(line_id: str) -> str:
+    return f"line:{line_id}"
+
+
+def visitor_topic(visitor_id: int, line_id: str) -> str:
+    return f"visitor:{visitor_id}:{line_id}"
+
+
+def iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def visitor_display_name(visitor_id: int, name: str | None) -> str:
+    return name or f"Visitor #{visitor_id}"
+
+
+def message_payload(message: Message, author_name: str | None) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "dialog_id": message.dialog_id,
+        "seq": message.seq,
+        "kind": message.kind,
+        "code": message.code,
+        "author": {"type": message.author_type, "name": author_name},
+        "text": message.body,
+        "client_msg_id": message.client_msg_id,
+        "created_at": iso(message.created_at),
+    }
+
+
+def operator_ref(operator_id: int | None, names: dict[int, str]) -> dict[str, Any] | None:
+    if operator_id is None:
+        return None
+    return {"id": operator_id, "name": names.get(operator_id, "")}
+
+
+def dialog_info(dialog: Dialog, operator_name: str | None) -> dict[str, Any]:
+    """The dialog as the visitor sees it."""
+    return {
+        "id": dialog.id,
+        "number": dialog.number,
+        "status": dialog.status,
+        "operator": None if dialog.operator_id is None else {"id": dialog.operator_id, "name": operator_name},
+        "last_seq": dialog.last_seq,
+        "visitor_seen_seq": dialog.visitor_seen_seq,
+        "operator_seen_seq": dialog.operator_seen_seq,
+    }
+
+
+@dataclass(frozen=True)
+class LastMessage:
+    text: str
+    author_type: str
+    created_at: datetime
+
+
+def dialog_summary(
+    dialog: Dialog,
+    line: OpenLine,
+    visitor_name: str | None,
+    operator_name: str | None,
+    last: LastMessage | None,
+    unread: int,
+) -> dict[str, Any]:
+    """The dialog as an operator's list shows it."""
+    assert dialog.id is not None
+    return {
+        "id": dialog.id,
+        "number": dialog.number,
+        "line": {"id": line.id, "name": line.name},
+        "status": dialog.status,
+        "visitor": {"id": dialog.visitor_id, "name": visitor_display_name(dialog.visitor_id, visitor_name)},
+        "operator": None if dialog.operator_id is None else {"id": dialog.operator_id, "name": operator_name},
+        "page": {"url": dialog.page_url, "title": dialog.page_title},
+        "last_message": None
+        if last is None
+        else {"text": last.text[:200], "author_type": last.author_type, "created_at": iso(last.created_at)},
+        "last_seq": dialog.last_seq,
+        "visitor_seen_seq": dialog.visitor_seen_seq,
+        "operator_seen_seq": dialog.operator_seen_seq,
+        "unread": unread,
+        "created_at": iso(dialog.created_at),
+        "updated_at": iso(dialog.updated_at),
+    }

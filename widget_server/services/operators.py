@@ -1,0 +1,119 @@
+"""Operators: accounts, passwords, sessions and the lines they work on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from widget_server.errors import Conflict, InvalidInput, Unauthenticated
+from widget_server.services.context import Context
+from widget_server.services.tokens import new_token, token_hash
+from widget_server.storage.tables import Operator, OperatorLine, OperatorSession
+
+_hasher = PasswordHasher()
+# Verifying against a fixed hash when the e-mail is unknown keeps the answer time the same either way, so the
+# login form does not reveal which e-mails have accounts.
+_DUMMY_HASH = _hasher.hash("openline-not-a-password")
+
+ROLES = ("admin", "operator")
+
+
+@dataclass(frozen=True)
+class OperatorIdentity:
+    id: int
+    email: str
+    name: str
+    role: str
+    line_ids: frozenset[str]
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+async def create_operator(
+    ctx: Context, email: str, name: str, password: str, role: str = "operator", line_ids: list[str] | None = None
+) -> Operator:
+    if role not in ROLES:
+        raise InvalidInput(f"role: one of {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise InvalidInput("password: at least 8 characters")
+    operator = Operator(
+        email=email.strip().lower(),
+        name=name.strip(),
+        password_hash=_hasher.hash(password),
+        role=role,
+        created_at=ctx.clock.now(),
+    )
+    try:
+        async with ctx.db.write() as s:
+            s.add(operator)
+            await s.flush()
+            assert operator.id is not None
+            for line_id in line_ids or []:
+                s.add(OperatorLine(operator_id=operator.id, line_id=line_id))
+    except IntegrityError:
+        raise Conflict("email: an operator with this e-mail exists, or a line does not", "exists") from None
+    return operator
+
+
+async def identity(ctx: Context, operator_id: int) -> OperatorIdentity | None:
+    async with ctx.db.read() as s:
+        operator = await s.get(Operator, operator_id)
+        if operator is None or not operator.is_active:
+            return None
+        lines = (await s.execute(select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id))).scalars()
+        return OperatorIdentity(operator_id, operator.email, operator.name, operator.role, frozenset(lines))
+
+
+async def log_in(ctx: Context, email: str, password: str) -> tuple[str, OperatorIdentity]:
+    async with ctx.db.read() as s:
+        operator = (
+            await s.execute(select(Operator).where(Operator.email == email.strip().lower()))
+        ).scalar_one_or_none()
+    try:
+        _hasher.verify(operator.password_hash if operator else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        operator = None
+    if operator is None or not operator.is_active or operator.id is None:
+        raise Unauthenticated("Wrong e-mail or password", "bad_credentials")
+    token = new_token()
+    now = ctx.clock.now()
+    async with ctx.db.write() as s:
+        s.add(
+            OperatorSession(
+                token_hash=token_hash(token),
+                operator_id=operator.id,
+                created_at=now,
+                expires_at=now + timedelta(hours=ctx.settings.session_ttl_hours),
+            )
+        )
+    who = await identity(ctx, operator.id)
+    assert who is not None
+    return token, who
+
+
+async def authenticate(ctx: Context, token: str | None) -> OperatorIdentity:
+    if not token:
+        raise Unauthenticated("Log in first")
+    async with ctx.db.read() as s:
+        session = await s.get(OperatorSession, token_hash(token))
+    if session is None or session.expires_at <= ctx.clock.now():
+        raise Unauthenticated("The session is unknown or expired; log in again")
+    who = await identity(ctx, session.operator_id)
+    if who is None:
+        raise Unauthenticated("The account is disabled")
+    return who
+
+
+async def log_out(ctx: Context, token: str) -> None:
+    async with ctx.db.write() as s:
+        await s.execute(delete(OperatorSession).where(OperatorSession.token_hash == token_hash(token)))

@@ -1,0 +1,14 @@
+"""Random bearer tokens; only their hashes are stored, so a leaked database holds no usable token."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

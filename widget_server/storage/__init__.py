@@ -1,0 +1,1 @@
+"""Tables, the database handle and queries. SQL lives here and nowhere else."""

@@ -1,0 +1,1 @@
+"""The edge: Starlette routes for WebSockets, REST, pages and the widget script."""

@@ -1,0 +1,177 @@
+"""The operator's WebSocket: `/ws/operator`. See docs/protocol.md."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket
+
+from widget_server.domain.origins import origin_allowed
+from widget_server.domain.text import TextProblem, clean_message_text
+from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
+from widget_server.realtime.bus import Bus
+from widget_server.realtime.connection import Connection
+from widget_server.realtime.frames import (
+    OPERATOR_FRAMES,
+    Auth,
+    Close,
+    Frame,
+    Join,
+    OperatorSeen,
+    OperatorSend,
+    OperatorTyping,
+    Ping,
+)
+from widget_server.services import dialogs, operators
+from widget_server.services.context import Context
+from widget_server.services.dialogs import publish_all
+from widget_server.services.events import Event, line_topic, visitor_topic
+from widget_server.services.operators import OperatorIdentity
+from widget_server.web.session_cookie import SESSION_COOKIE
+from widget_server.web.socket_loop import next_frame, serve_frames
+
+
+async def operator_socket(websocket: WebSocket) -> None:
+    ctx: Context = websocket.app.state.ctx
+    if not origin_allowed(websocket.headers.get("origin"), [ctx.settings.public_origin]):
+        await websocket.send_denial_response(
+            JSONResponse(
+                {"error": {"code": "origin_not_allowed", "message": "Open the console from this server"}},
+                status_code=403,
+            )
+        )
+        return
+    await websocket.accept()
+    session = OperatorSession(ctx, websocket)
+    try:
+        await session.run()
+    finally:
+        await session.conn.cleanup()
+
+
+class OperatorSession:
+    def __init__(self, ctx: Context, websocket: WebSocket) -> None:
+        self.ctx = ctx
+        self.bus: Bus = websocket.app.state.bus
+        self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
+        self.who: OperatorIdentity | None = None
+
+    async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
+        return [Event.of(p).frame for p in await dialogs.load_messages(self.ctx, dialog_id, after, upto)]
+
+    async def run(self) -> None:
+        self.conn.start_sender()
+        cookie = self.conn.websocket.cookies.get(SESSION_COOKIE)
+        try:
+            if cookie:
+                try:
+                    self.who = await operators.authenticate(self.ctx, cookie)
+                except Unauthenticated:
+                    self.who = None
+            if self.who is None:
+                self.who = await asyncio.wait_for(self._await_auth(), self.ctx.settings.hello_timeout)
+        except TimeoutError:
+            await self.conn.close(4408, "auth timeout")
+            return
+        except Unauthenticated as exc:
+            self.conn.error(exc)
+            await self.conn.flush()
+            await self.conn.close(4401, "unauthenticated")
+            return
+        if self.who is None:
+            return
+        await self.conn.run_in_order(self._ready)
+        await serve_frames(self.conn, OPERATOR_FRAMES, self._handle)
+
+    async def _await_auth(self) -> OperatorIdentity | None:
+        while True:
+            frame = await next_frame(self.conn, OPERATOR_FRAMES)
+            if frame is None:
+                return None
+            if isinstance(frame, Auth):
+                return await operators.authenticate(self.ctx, frame.token)
+            raise Unauthenticated("Send auth first")
+
+    async def _ready(self, conn: Connection) -> None:
+        who = self.who
+        assert who is not None
+        for line_id in who.line_ids:
+            conn.subscribe(self.bus.subscribe(line_topic(line_id), conn.on_event))
+        await conn.send_now(
+            {
+                "type": "ready",
+                "operator": who.public(),
+                "dialogs": await dialogs.summaries(self.ctx, line_ids=who.line_ids),
+            }
+        )
+
+    async def _handle(self, frame: Frame) -> None:
+        ctx, who = self.ctx, self.who
+        assert who is not None
+        if isinstance(frame, Join):
+            outcome = await dialogs.operator_join(ctx, who, frame.dialog_id)
+            publish_all(ctx, outcome.events)
+            dialog_id, last_seq = frame.dialog_id, frame.last_seq
+
+            async def joined(conn: Connection) -> None:
+                after = max(last_seq, conn.tracker.last(dialog_id)) if conn.tracker.knows(dialog_id) else last_seq
+                messages = await dialogs.load_messages(ctx, dialog_id, after)
+                summary = (await dialogs.summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
+                await conn.send_now({"type": "joined", "dialog": summary, "messages": messages})
+                conn.tracker.start(dialog_id, max([after] + [m["seq"] for m in messages]))
+
+            self.conn.push(joined)
+        elif isinstance(frame, OperatorSend):
+            text = clean_message_text(frame.text, ctx.settings.max_message_chars)
+            if isinstance(text, TextProblem):
+                raise InvalidInput(text.message, text.code)
+            outcome = await dialogs.operator_send(ctx, who, frame.dialog_id, frame.client_msg_id, text)
+            publish_all(ctx, outcome.events)
+            self.conn.reply(
+                {
+                    "type": "ack",
+                    "ref": frame.client_msg_id,
+                    "dialog_id": frame.dialog_id,
+                    "seq": outcome.seq,
+                    "duplicate": outcome.duplicate,
+                }
+            )
+        elif isinstance(frame, OperatorTyping):
+            dialog = await dialogs.check_operator_access(ctx, who, frame.dialog_id)
+            ctx.events.publish(
+                visitor_topic(dialog.visitor_id, dialog.line_id),
+                Event.of(
+                    {
+                        "type": "typing",
+                        "dialog_id": dialog.id,
+                        "from": "operator",
+                        "name": who.name,
+                        "active": frame.active,
+                    }
+                ),
+            )
+        elif isinstance(frame, OperatorSeen):
+            dialog = await dialogs.check_operator_access(ctx, who, frame.dialog_id)
+            event = await dialogs.mark_seen(ctx, dialog, "operator", frame.seq)
+            if event is not None:
+                ctx.events.publish(visitor_topic(dialog.visitor_id, dialog.line_id), event)
+                ctx.events.publish(line_topic(dialog.line_id), event)
+        elif isinstance(frame, Close):
+            outcome = await dialogs.close_dialog(ctx, who, frame.dialog_id)
+            publish_all(ctx, outcome.events)
+            self.conn.reply(
+                {
+                    "type": "ack",
+                    "ref": frame.ref,
+                    "dialog_id": frame.dialog_id,
+                    "seq": outcome.seq,
+                    "duplicate": outcome.duplicate,
+                }
+            )
+        elif isinstance(frame, Auth):
+            self.conn.reply({"type": "ack", "ref": None, "dialog_id": None, "seq": None, "duplicate": True})
+        elif isinstance(frame, Ping):
+            self.conn.reply({"type": "pong"})
+        else:  # pragma: no cover - the parser only yields the frames above
+            raise OpenlineError("unhandled frame", "internal")

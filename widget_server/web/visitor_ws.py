@@ -1,0 +1,213 @@
+"""The visitor's WebSocket: `/ws/visitor?line=<id>`. See docs/protocol.md."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket
+
+from widget_server.domain.origins import origin_allowed
+from widget_server.domain.text import TextProblem, clean_message_text, single_line
+from widget_server.errors import Conflict, InvalidInput, NotFound, OpenlineError
+from widget_server.realtime.bus import Bus
+from widget_server.realtime.connection import Connection
+from widget_server.realtime.frames import (
+    VISITOR_FRAMES,
+    Frame,
+    Hello,
+    Open,
+    Ping,
+    VisitorSeen,
+    VisitorSend,
+    VisitorTyping,
+)
+from widget_server.services import dialogs, lines, visitors
+from widget_server.services.context import Context
+from widget_server.services.dialogs import Page, publish_all
+from widget_server.services.events import Event, line_topic, visitor_topic
+from widget_server.storage.tables import Dialog, OpenLine, Visitor
+from widget_server.web.socket_loop import next_frame, serve_frames
+
+log = logging.getLogger(__name__)
+
+
+def _denial(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def visitor_socket(websocket: WebSocket) -> None:
+    ctx: Context = websocket.app.state.ctx
+    line_id = websocket.query_params.get("line")
+    if not line_id:
+        await websocket.send_denial_response(_denial(400, "line_required", "Add ?line=<line id> to the URL"))
+        return
+    try:
+        line = await lines.get_line(ctx, line_id)
+    except NotFound:
+        await websocket.send_denial_response(_denial(404, "unknown_line", "No such line"))
+        return
+    if not origin_allowed(websocket.headers.get("origin"), line.allowed_origins):
+        await websocket.send_denial_response(
+            _denial(403, "origin_not_allowed", "This site is not allowed to open this line")
+        )
+        return
+    await websocket.accept()
+    session = VisitorSession(ctx, websocket, line)
+    try:
+        await session.run()
+    finally:
+        await session.conn.cleanup()
+
+
+class VisitorSession:
+    def __init__(self, ctx: Context, websocket: WebSocket, line: OpenLine) -> None:
+        self.ctx = ctx
+        self.bus: Bus = websocket.app.state.bus
+        self.line = line
+        self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
+        self.conn.strict_unknown_dialogs = True
+        self.conn.on_dialog_event = self._note_dialog
+        self.visitor: Visitor | None = None
+        self.dialog_id: int | None = None
+        self.page = Page()
+
+    def _note_dialog(self, dialog_id: int) -> None:
+        # Another tab may have started a newer dialog; typing and seen follow the newest one.
+        if self.dialog_id is None or dialog_id > self.dialog_id:
+            self.dialog_id = dialog_id
+
+    async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
+        payloads = await dialogs.load_messages(self.ctx, dialog_id, after, upto)
+        return [Event.of(p).frame for p in payloads]
+
+    async def run(self) -> None:
+        self.conn.start_sender()
+        try:
+            hello = await asyncio.wait_for(self._await_hello(), self.ctx.settings.hello_timeout)
+        except TimeoutError:
+            await self.conn.close(4408, "hello timeout")
+            return
+        if hello is None:
+            return
+        await self._welcome(hello)
+        await serve_frames(self.conn, VISITOR_FRAMES, self._handle)
+
+    async def _await_hello(self) -> Hello | None:
+        while True:
+            frame = await next_frame(self.conn, VISITOR_FRAMES)
+            if frame is None or isinstance(frame, Hello):
+                if isinstance(frame, Hello) and frame.line not in (None, self.line.id):
+                    self.conn.error(InvalidInput("line: not the line of this connection", "line_mismatch"))
+                    continue
+                return frame
+            self.conn.error(
+                InvalidInput("Send hello first", "hello_required"),
+                getattr(frame, "client_msg_id", None) or getattr(frame, "ref", None),
+            )
+
+    async def _welcome(self, hello: Hello) -> None:
+        ctx = self.ctx
+        if hello.page is not None:
+            self.page = Page(
+                url=single_line(hello.page.url, 2048) if hello.page.url else None,
+                title=single_line(hello.page.title, 300) if hello.page.title else None,
+            )
+        who = await visitors.identify(ctx, hello.token, hello.lang, self.conn.websocket.headers.get("user-agent"))
+        self.visitor = who.visitor
+        assert who.visitor.id is not None
+        visitor_id = who.visitor.id
+        if who.token_was_invalid:
+            self.conn.error(InvalidInput("This visitor token is unknown; a new one was issued", "invalid_token"))
+
+        resume_dialog: Dialog | None = None
+        if hello.resume is not None and not who.is_new:
+            try:
+                resume_dialog = await dialogs.visitor_dialog(ctx, visitor_id, self.line.id, hello.resume.dialog_id)
+            except OpenlineError as exc:
+                self.conn.error(exc)
+
+        async def welcome(conn: Connection) -> None:
+            # Subscribed before reading, inside the sender's turn: whatever is published from here on waits in
+            # the queue behind the welcome and is then deduplicated by seq.
+            conn.subscribe(self.bus.subscribe(visitor_topic(visitor_id, self.line.id), conn.on_event))
+            current = await dialogs.latest_dialog(ctx, visitor_id, self.line.id)
+            shown = current
+            after = 0
+            if resume_dialog is not None:
+                shown, after = resume_dialog, hello.resume.last_seq  # type: ignore[union-attr]
+                if current is not None and current.id != resume_dialog.id:
+                    shown, after = current, 0  # the client was showing an older dialog
+            messages = await dialogs.load_messages(ctx, shown.id, after) if shown and shown.id else []
+            await conn.send_now(
+                {
+                    "type": "welcome",
+                    "visitor": {"id": visitor_id, "token": who.token},
+                    "line": {"id": self.line.id, "name": self.line.name, "language": self.line.language},
+                    "dialog": await dialogs.visitor_view(ctx, shown) if shown else None,
+                    "messages": messages,
+                    "resumed": resume_dialog is not None and shown is resume_dialog,
+                }
+            )
+            if shown is not None and shown.id is not None:
+                self.dialog_id = shown.id
+                conn.tracker.start(shown.id, max([after] + [m["seq"] for m in messages]))
+
+        await self.conn.run_in_order(welcome)
+
+    async def _handle(self, frame: Frame) -> None:
+        ctx = self.ctx
+        assert self.visitor is not None and self.visitor.id is not None
+        if isinstance(frame, VisitorSend):
+            text = clean_message_text(frame.text, ctx.settings.max_message_chars)
+            if isinstance(text, TextProblem):
+                raise InvalidInput(text.message, text.code)
+            outcome = await dialogs.visitor_send(ctx, self.line, self.visitor, self.page, frame.client_msg_id, text)
+            publish_all(ctx, outcome.events)
+            self.dialog_id = outcome.dialog.id
+            self.conn.reply(
+                {
+                    "type": "ack",
+                    "ref": frame.client_msg_id,
+                    "dialog_id": outcome.dialog.id,
+                    "seq": outcome.seq,
+                    "duplicate": outcome.duplicate,
+                }
+            )
+        elif isinstance(frame, Open):
+            outcome = await dialogs.open_for_visitor(ctx, self.line, self.visitor, self.page)
+            publish_all(ctx, outcome.events)
+            self.dialog_id = outcome.dialog.id
+            if not outcome.created:
+                self.conn.reply({"type": "dialog", "dialog": await dialogs.visitor_view(ctx, outcome.dialog)})
+            self.conn.reply(
+                {
+                    "type": "ack",
+                    "ref": frame.ref,
+                    "dialog_id": outcome.dialog.id,
+                    "seq": None,
+                    "duplicate": not outcome.created,
+                }
+            )
+        elif isinstance(frame, VisitorTyping):
+            dialog = await self._current_dialog()
+            ctx.events.publish(
+                line_topic(self.line.id),
+                Event.of({"type": "typing", "dialog_id": dialog.id, "from": "visitor", "active": frame.active}),
+            )
+        elif isinstance(frame, VisitorSeen):
+            dialog = await self._current_dialog()
+            event = await dialogs.mark_seen(ctx, dialog, "visitor", frame.seq)
+            if event is not None:
+                ctx.events.publish(line_topic(self.line.id), event)
+                # The visitor's other tabs clear their unread badge too.
+                ctx.events.publish(visitor_topic(self.visitor.id, self.line.id), event)
+        elif isinstance(frame, Ping):
+            self.conn.reply({"type": "pong"})
+
+    async def _current_dialog(self) -> Dialog:
+        assert self.visitor is not None and self.visitor.id is not None
+        if self.dialog_id is None:
+            raise Conflict("There is no dialog yet; send a message or open the chat first", "no_dialog")
+        return await dialogs.visitor_dialog(self.ctx, self.visitor.id, self.line.id, self.dialog_id)
