@@ -33,7 +33,7 @@
     connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: (name) => `${name} is typing…`,
     dialog: (n) => `Dialog #${n}`, finished: 'The dialog is finished. Write to start a new one.',
     notSent: 'Not sent.', retry: 'Retry', unread: (n) => `${n} unread message${n === 1 ? '' : 's'}`,
-    operator: 'Operator', seen: 'Seen',
+    operator: 'Operator',
   };
   const ERRORS = {
     too_long: 'This message is too long.',
@@ -62,7 +62,6 @@
     shown: [],           // messages rendered for state.dialog (history cache and unread count)
     seenUpTo: 0,         // highest seq the visitor has seen (window open and page visible)
     seenSent: 0,         // highest seq reported to the server with `seen`
-    readUpTo: 0,         // highest seq the operator has seen
     pending: new Map(),  // client_msg_id -> {text, el, status: 'pending' | 'acked' | 'failed'}
     isOpen: false, openSent: false, unread: 0, ready: false, readyInfo: null,
     typingSentAt: 0, typingActive: false, typingIdleTimer: 0, peerTypingTimer: 0, noticeTimer: 0,
@@ -134,7 +133,6 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   border-bottom-left-radius: 4px; }
 .ol-from-system .ol-text { padding: 2px 8px; }
 .ol-meta { margin: 2px 4px 0; color: #9ca3af; font-size: 11px; }
-.ol-seen .ol-meta::after { content: " · ${T.seen}"; }
 .ol-pending { opacity: .6; }
 .ol-failed .ol-text { background: #fee2e2; color: #991b1b; }
 .ol-fail { margin: 2px 4px 0; color: #b91c1c; font-size: 12px; }
@@ -154,6 +152,8 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   let ui;
   function mount() {
     const host = h('div', { id: 'openline-widget' });
+    // Inline !important beats any page rule (`div { display: none }`, a transform that breaks position: fixed).
+    host.style.setProperty('all', 'initial', 'important');
     const color = script.getAttribute('data-color');
     if (color) host.style.setProperty('--ol-accent', color);
     const root = host.attachShadow({ mode: 'open' });
@@ -198,7 +198,9 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     u.form.addEventListener('submit', (e) => { e.preventDefault(); submitComposer(); });
     u.input.addEventListener('keydown', (e) => {
       // Enter sends, Shift+Enter is a new line; never send in the middle of an IME composition.
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); u.form.requestSubmit(); }
+      if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
+      e.preventDefault();
+      if (u.form.requestSubmit) u.form.requestSubmit(); else submitComposer(); // Safari < 16
     });
     u.input.addEventListener('input', onComposerInput);
     document.addEventListener('visibilitychange', () => {
@@ -209,17 +211,18 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   }
 
   // ---- events API ----
-  function emit(name, payload) {
-    for (const cb of listeners[name]) {
-      try { cb(payload); } catch (err) { console.error('Openline:', name, 'listener failed', err); }
-    }
+  // A failing callback of the host page must not break the widget.
+  function call(cb, payload) {
+    try { cb(payload); } catch (err) { console.error('Openline: a listener failed', err); }
   }
+
+  function emit(name, payload) { for (const cb of listeners[name]) call(cb, payload); }
 
   function on(name, cb) {
     if (!listeners[name] || typeof cb !== 'function') return console.warn('Openline: unknown event', name);
     listeners[name].push(cb);
     // `ready` is a state: a late subscriber still hears about it.
-    if (name === 'ready' && state.ready) setTimeout(() => cb(state.readyInfo));
+    if (name === 'ready' && state.ready) setTimeout(() => call(cb, state.readyInfo));
   }
 
   function runCommand(cmd) {
@@ -299,20 +302,19 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   function setDialog(d) {
     if (!state.dialog || state.dialog.id !== d.id) {
       for (const el of [...ui.messages.children]) if (!el.classList.contains('ol-local')) el.remove();
-      Object.assign(state, { dialog: { id: d.id }, lastSeq: 0, shown: [], seenUpTo: 0, seenSent: 0, readUpTo: 0 });
+      Object.assign(state, { dialog: { id: d.id }, lastSeq: 0, shown: [], seenUpTo: 0, seenSent: 0 });
       hidePeerTyping();
     }
     Object.assign(state.dialog, d);
     state.seenUpTo = Math.max(state.seenUpTo, d.visitor_seen_seq || 0);
     state.seenSent = Math.max(state.seenSent, d.visitor_seen_seq || 0);
-    if (d.operator_seen_seq) markRead(d.operator_seen_seq);
     if (d.status === 'finished') hidePeerTyping();
     renderHeader();
   }
 
   function clearDialog() {
     for (const el of [...ui.messages.children]) if (!el.classList.contains('ol-local')) el.remove();
-    Object.assign(state, { dialog: null, lastSeq: 0, shown: [], seenUpTo: 0, seenSent: 0, readUpTo: 0 });
+    Object.assign(state, { dialog: null, lastSeq: 0, shown: [], seenUpTo: 0, seenSent: 0 });
     renderHeader();
   }
 
@@ -378,7 +380,6 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       }
     }
     if (!grew) return;
-    markRead(state.readUpTo);
     persist();
     scrollToBottom(!cached && list.some((m) => m && authorType(m) === 'visitor'));
     markSeen();
@@ -404,19 +405,6 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     } else {
       setDialog({ id: saved.dialog_id }); // nothing to show: resume from 0 fetches the conversation
     }
-  }
-
-  // The operator's read receipts: "Seen" under the last of the visitor's messages they have read.
-  function markRead(seq) {
-    state.readUpTo = Math.max(state.readUpTo, seq);
-    let last = null;
-    for (const el of ui.messages.querySelectorAll('.ol-from-visitor[data-seq]')) {
-      const read = Number(el.dataset.seq) <= state.readUpTo;
-      el.classList.toggle('ol-read', read);
-      el.classList.remove('ol-seen');
-      if (read) last = el;
-    }
-    if (last) last.classList.add('ol-seen');
   }
 
   // The visitor has seen what is on screen when the window is open on a visible page.
@@ -478,14 +466,15 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   function markFailed(entry) {
     entry.status = 'failed';
     const el = entry.el;
-    el.classList.remove('ol-pending');
+    // A failed message keeps its place in the timeline (later messages go below it) until it is retried.
+    el.classList.remove('ol-pending', 'ol-local');
     el.classList.add('ol-failed');
     if (el.querySelector('.ol-fail')) return;
     const retry = h('button', { type: 'button', class: 'ol-retry', text: T.retry, 'aria-label': 'Retry sending' });
     retry.addEventListener('click', () => {
       el.querySelector('.ol-fail')?.remove();
       el.classList.remove('ol-failed');
-      el.classList.add('ol-pending');
+      el.classList.add('ol-pending', 'ol-local');
       ui.messages.append(el); // a retried message goes to the end, as the server will store it now
       transmit(entry);
       ui.input.focus();
@@ -618,7 +607,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       case 'dialog': if (f.dialog) { setDialog(f.dialog); persist(); } return undefined;
       case 'ack': return onAck(f);
       case 'typing': return onPeerTyping(f);
-      case 'seen': return f.by === 'operator' && typeof f.seq === 'number' && markRead(f.seq);
+      case 'seen': return onSeen(f);
       case 'error': return onError(f);
       default: return undefined; // pong: only proves the socket is alive (lastFrameAt)
     }
@@ -657,10 +646,17 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     }
   }
 
+  function onSeen(f) {
+    if (f.by !== 'visitor' || typeof f.seq !== 'number' || !state.dialog || f.dialog_id !== state.dialog.id) return;
+    // The visitor read it in another tab: no unread badge here either.
+    state.seenUpTo = Math.max(state.seenUpTo, f.seq);
+    state.seenSent = Math.max(state.seenSent, f.seq);
+    updateUnread();
+  }
+
   function onError(f) {
     const entry = f.ref && state.pending.get(f.ref);
     if (entry) markFailed(entry);
-    if (f.code === 'no_dialog' && state.isOpen) state.openSent = false;
     const text = ERRORS[f.code] || (entry ? ERRORS.invalid : null);
     if (text) showNotice(text); // others (invalid_token, forbidden...) are handled by the welcome that follows
   }

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where the SQLite file, the secret key and uploads live.")
     database_url: str = Field("", description="SQLAlchemy async URL; empty means a SQLite file in DATA_DIR.")
     redis_url: str | None = Field(None, description="redis://... to share events between processes.")
-    public_url: str = Field("http://127.0.0.1:8000", description="The URL visitors and operators use.")
+    public_url: str = Field("", description="The URL visitors and operators use; default http://HOST:PORT.")
     secret_key: SecretStr | None = Field(None, description="Signs tokens; generated into DATA_DIR when unset.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -55,9 +55,15 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
 
     @field_validator("redis_url")
     @classmethod

@@ -36,6 +36,9 @@ async def ensure_demo(ctx: Context) -> DemoAccount:
             language="en",
             line_id=DEMO_LINE,
         )
+    elif settings.public_origin not in line.allowed_origins:
+        # The demo was first started on another address (a different PORT): let the demo page in from here too.
+        await lines.update_line(ctx, DEMO_LINE, {"allowed_origins": [*line.allowed_origins, settings.public_origin]})
     if operator is not None:
         return DemoAccount(operator.email, None)
     password = (

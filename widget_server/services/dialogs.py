@@ -337,11 +337,12 @@ async def load_messages(
             rows.reverse()
         else:
             rows = list((await s.execute(query.order_by(Message.seq))).all())  # type: ignore[arg-type]
-        line_names = await _line_names_for(s, dialog_id, rows)
-    return [message_payload(m, name if m.author_type == "operator" else line_names) for m, name in rows]
+        line_name = await _line_name_for(s, dialog_id, rows)
+    names = {"operator": None, "bot": line_name}
+    return [message_payload(m, name if m.author_type == "operator" else names.get(m.author_type)) for m, name in rows]
 
 
-async def _line_names_for(s: AsyncSession, dialog_id: int, rows: list[Any]) -> str | None:
+async def _line_name_for(s: AsyncSession, dialog_id: int, rows: list[Any]) -> str | None:
     if not any(m.author_type == "bot" for m, _ in rows):
         return None
     result = await s.execute(

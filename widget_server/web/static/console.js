@@ -20,6 +20,7 @@
   const BACKOFF_MAX_MS = 30000;
   const MAX_FRAME_BYTES = 16 * 1024; // server default; larger frames close the socket (1009)
   const NOTICE_MS = 8000;
+  const PERMANENT_ERRORS = new Set(['too_long', 'invalid', 'forbidden', 'dialog_closed', 'no_dialog']);
 
   // ---------------------------------------------------------------- state
 
@@ -330,6 +331,7 @@
     for (const r of S.dialogs.values()) r.closing = false;
     S.closeRefs.clear();
     renderComposerState();
+    renderReceipts();
   }
 
   function dropSocket() {
@@ -377,8 +379,10 @@
   }
 
   async function checkSession() {
+    const headers = { Accept: 'application/json' };
+    if (S.token) headers.Authorization = `Bearer ${S.token}`;
     try {
-      const res = await fetch('/api/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      const res = await fetch('/api/me', { credentials: 'same-origin', headers });
       if (res.status === 401) {
         toLogin('Your session has ended. Please log in again.');
         return false;
@@ -451,6 +455,7 @@
     }
     renderList();
     renderComposerState();
+    renderReceipts();
   }
 
   function onDialog(s) {
@@ -471,6 +476,7 @@
     const r = rec(s.id);
     const messages = Array.isArray(f.messages) ? f.messages.slice() : [];
     messages.sort((a, b) => a.seq - b.seq);
+    const firstLoad = !r.loaded;
     if (!r.loaded) {
       r.loaded = true;
       // History may be shortened by the server: start counting from the first message it sent.
@@ -487,6 +493,7 @@
       renderChatHeader();
       renderComposerState();
       renderReceipts();
+      if (firstLoad) scrollToBottom();
       maybeSendSeen();
     }
     queueListRender();
@@ -610,6 +617,7 @@
       const p = S.pending.get(f.ref);
       p.status = 'failed';
       p.error = text;
+      p.errorCode = code;
       if (p.el) updatePendingElement(p);
       notice(`Message not sent: ${text}`);
       return;
@@ -665,7 +673,7 @@
     const max = maxVisitorSeq(r);
     const already = Math.max(r.seenSent, r.summary ? r.summary.operator_seen_seq || 0 : 0);
     if (max > already && send({ type: 'seen', dialog_id: r.id, seq: max })) r.seenSent = max;
-    if (r.summary && r.seenSent >= max) {
+    if (r.summary && Math.max(r.seenSent, r.summary.operator_seen_seq || 0) >= max) {
       r.summary.operator_seen_seq = Math.max(r.summary.operator_seen_seq || 0, r.seenSent);
       if (r.summary.unread) {
         r.summary.unread = 0;
@@ -700,9 +708,22 @@
     send({ type: 'send', dialog_id: p.dialogId, client_msg_id: p.cid, text: p.text });
   }
 
+  // Take a failed message back into the composer and drop it from the conversation.
+  function editPending(p) {
+    S.pending.delete(p.cid);
+    if (p.el) p.el.remove();
+    p.el = null;
+    const input = $('reply-input');
+    if (!input.disabled) {
+      input.value = p.text;
+      input.focus();
+    }
+  }
+
   function retryPending(p) {
     p.status = 'sending';
     p.error = '';
+    p.errorCode = '';
     if (p.el) updatePendingElement(p);
     transmit(p);
   }
@@ -712,6 +733,7 @@
       if (p.status === 'sending' && p.seq === null) {
         p.status = 'failed';
         p.error = reason;
+        p.errorCode = 'too_big';
         if (p.el) updatePendingElement(p);
       }
     }
@@ -909,6 +931,7 @@
       }
     }
     list.appendChild(frag);
+    for (const li of list.children) regroup(li);
     renderReceipts();
     renderComposerState();
     scrollToBottom();
@@ -937,6 +960,7 @@
       if (safe) {
         const a = h('a', 'page-url', url);
         a.href = safe;
+        a.title = url;
         a.target = '_blank';
         a.rel = 'noopener noreferrer nofollow';
         page.appendChild(a);
@@ -970,7 +994,7 @@
     if (type === 'bot') return (m.author && m.author.name) || 'Bot';
     if (type === 'visitor') {
       const r = S.dialogs.get(key(m.dialog_id));
-      return (m.author && m.author.name) || (r && r.summary && r.summary.visitor && r.summary.visitor.name) || 'Visitor';
+      return (r && r.summary && r.summary.visitor && r.summary.visitor.name) || (m.author && m.author.name) || 'Visitor';
     }
     return '';
   }
@@ -979,6 +1003,7 @@
     const type = messageType(m);
     const li = h('li', `msg msg-${type}`);
     li.dataset.seq = String(m.seq);
+    if (type !== 'system') li.dataset.author = `${type}:${authorName(m, type)}`;
     if (type === 'system') {
       li.appendChild(h('span', 'msg-text', m.text || m.code || ''));
       const t = h('time', 'msg-time', fmtTime(m.created_at, true));
@@ -1008,6 +1033,7 @@
   function buildPending(p) {
     const li = h('li', 'msg msg-operator msg-own msg-pending');
     li.dataset.clientMsgId = p.cid;
+    li.dataset.author = 'operator:You';
     li.appendChild(h('div', 'msg-author', 'You'));
     const bubble = h('div', 'msg-bubble');
     bubble.appendChild(h('div', 'msg-text', p.text));
@@ -1023,14 +1049,19 @@
     li.classList.toggle('msg-failed', p.status === 'failed');
     const meta = li.querySelector('.msg-meta');
     const status = meta.querySelector('.msg-status');
-    const old = meta.querySelector('.msg-retry');
-    if (old) old.remove();
+    for (const old of meta.querySelectorAll('.link-button')) old.remove();
     if (p.status === 'failed') {
       status.textContent = p.error ? `Not sent: ${p.error}` : 'Not sent';
-      const retry = h('button', 'msg-retry link-button', 'Retry');
-      retry.type = 'button';
-      retry.addEventListener('click', () => retryPending(p));
-      meta.appendChild(retry);
+      if (!PERMANENT_ERRORS.has(p.errorCode)) {
+        const retry = h('button', 'msg-retry link-button', 'Retry');
+        retry.type = 'button';
+        retry.addEventListener('click', () => retryPending(p));
+        meta.appendChild(retry);
+      }
+      const edit = h('button', 'msg-edit link-button', 'Edit');
+      edit.type = 'button';
+      edit.addEventListener('click', () => editPending(p));
+      meta.appendChild(edit);
     } else {
       status.textContent = S.ready ? 'Sending…' : 'Waiting for connection…';
     }
@@ -1045,7 +1076,9 @@
     if (oldMeta) oldMeta.replaceWith(meta);
     else li.appendChild(meta);
     S.view.set(m.seq, li);
+    const next = li.nextElementSibling;
     li.remove();
+    if (next) regroup(next);
     placeMessage(li);
     renderReceipts();
   }
@@ -1066,6 +1099,15 @@
       }
     }
     list.insertBefore(li, ref);
+    regroup(li);
+    if (li.nextElementSibling) regroup(li.nextElementSibling);
+  }
+
+  // Consecutive messages by the same author show the author's name once.
+  function regroup(li) {
+    const prev = li.previousElementSibling;
+    const same = !!(prev && li.dataset.author && prev.dataset.author === li.dataset.author);
+    li.classList.toggle('msg-grouped', same);
   }
 
   function renderReceipts() {
@@ -1123,10 +1165,13 @@
     err.textContent = message || '';
     err.hidden = !message;
     document.title = 'Log in · Openline console';
-    $('login-email').focus();
+    if ($('login-email').value) $('login-password').focus();
+    else $('login-email').focus();
   }
 
   function toLogin(message) {
+    const email = S.me && S.me.email ? String(S.me.email) : '';
+    if (email && !$('login-email').value) $('login-email').value = email;
     S.want = false;
     dropSocket();
     S.token = null;

@@ -1,0 +1,47 @@
+"""Settings come from the environment; a bad one stops the start with the variable's name."""
+
+from __future__ import annotations
+
+import pytest
+
+from widget_server.config import load_settings
+
+
+def test_a_bad_setting_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings()
+    assert stopped.value.code == 2
+    assert "DATABASE_URL" in capsys.readouterr().err
+
+
+def test_a_bad_number_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("MAX_FRAME_BYTES", "lots")
+    with pytest.raises(SystemExit):
+        load_settings()
+    assert "MAX_FRAME_BYTES" in capsys.readouterr().err
+
+
+def test_defaults_run_on_sqlite_in_the_data_dir_with_a_persistent_generated_secret(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.db_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'openline.db'}"
+    assert settings.public_url == "http://127.0.0.1:8000"
+    assert settings.redis_url is None
+    first = settings.secret
+    assert load_settings().secret == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_public_url_follows_the_port_unless_set(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+    assert load_settings().public_url == "http://127.0.0.1:8123"
+    monkeypatch.setenv("PUBLIC_URL", "https://chat.shop.example/")
+    assert load_settings().public_origin == "https://chat.shop.example"
+
+
+def test_secrets_do_not_show_in_the_settings_repr(monkeypatch):
+    monkeypatch.setenv("SMTP_PASSWORD", "hunter2-smtp")
+    monkeypatch.setenv("SECRET_KEY", "very-secret-key")
+    text = repr(load_settings())
+    assert "hunter2-smtp" not in text and "very-secret-key" not in text

@@ -1,0 +1,32 @@
+"""Message text rules and the frame-rate bucket."""
+
+from __future__ import annotations
+
+from widget_server.domain.rate_limit import TokenBucket
+from widget_server.domain.text import TextProblem, clean_message_text, single_line
+
+
+def test_text_is_trimmed_and_newlines_kept():
+    assert clean_message_text("  two\r\nlines \t ", 100) == "two\nlines"
+
+
+def test_control_characters_are_refused():
+    result = clean_message_text("hi\x1b[31m", 100)
+    assert isinstance(result, TextProblem) and result.code == "invalid"
+
+
+def test_over_long_text_is_refused_with_its_own_code():
+    result = clean_message_text("x" * 11, 10)
+    assert isinstance(result, TextProblem) and result.code == "too_long"
+
+
+def test_page_titles_become_one_clean_line():
+    assert single_line("Pricing\r\nInjected: header\x00", 300) == "Pricing Injected: header"
+
+
+def test_bucket_allows_a_burst_then_the_steady_rate():
+    bucket = TokenBucket.full(rate=2.0, burst=3, now=0.0)
+    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.take(0.5) is True  # half a second at 2/s buys one frame
+    assert bucket.take(0.5) is False
+    assert [bucket.take(100.0) for _ in range(4)] == [True, True, True, False]  # refills to the burst, no more
