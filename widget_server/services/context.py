@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from widget_server.clock import Clock
@@ -21,3 +22,5 @@ class Context:
     db: Database
     events: EventSink
     clock: Clock
+    # Wakes the job runner for a job due now; the app sets it, tests without a runner leave it as is.
+    kick_jobs: Callable[[], None] = field(default=lambda: None)

@@ -123,3 +123,27 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(sa_column=Column(String(64), primary_key=True))
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Job(SQLModel, table=True):
+    """A durable timer: something to do at `due_at`, exactly once, whoever runs it.
+
+    `key` names the job for its owner ("form:intro:17") so that scheduling again moves it instead of adding a
+    second one, and so that it can be cancelled when it becomes moot.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))  # pending|running|done|cancelled|failed
+    due_at: datetime = _utc()
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    locked_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _utc()
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

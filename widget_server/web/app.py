@@ -13,6 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from widget_server.clock import Clock, SystemClock
 from widget_server.config import Settings
 from widget_server.errors import OpenlineError
+from widget_server.jobs.registry import default_handlers
+from widget_server.jobs.runner import Handler, JobRunner
 from widget_server.realtime.bus import Bus, make_bus
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
@@ -45,17 +47,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings, clock: Clock | None = None, bus: Bus | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    bus: Bus | None = None,
+    job_handlers: dict[str, Handler] | None = None,
+) -> Starlette:
     database = Database(settings.db_url)
     the_bus = bus or make_bus(settings.redis_url)
     ctx = Context(settings=settings, db=database, events=the_bus, clock=clock or SystemClock())
+    runner = JobRunner(ctx, default_handlers() if job_handlers is None else job_handlers)
+    ctx.kick_jobs = runner.kick
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await the_bus.start()
+        runner.start()
         try:
             yield
         finally:
+            await runner.stop()
             await the_bus.stop()
             await database.dispose()
 
@@ -72,4 +83,5 @@ def create_app(settings: Settings, clock: Clock | None = None, bus: Bus | None =
     )
     app.state.ctx = ctx
     app.state.bus = the_bus
+    app.state.jobs = runner
     return app

@@ -1,0 +1,1 @@
+"""Durable timers: rows in `jobs` with a due time, claimed and run exactly once by any process."""

@@ -1,0 +1,9 @@
+"""Which handler runs which kind of job. Each feature adds its kinds here."""
+
+from __future__ import annotations
+
+from widget_server.jobs.runner import Handler
+
+
+def default_handlers() -> dict[str, Handler]:
+    return {}

@@ -1,0 +1,147 @@
+"""The worker that runs due jobs.
+
+Claiming marks a job `running` with a lease (`locked_until`) in a short transaction; on PostgreSQL the claim uses
+`FOR UPDATE SKIP LOCKED`, so processes never wait for each other or take the same job. A handler does its
+database work in the same transaction that marks the job `done`, after checking that this process still holds
+the lease: a job's effects are committed once or not at all. A process killed mid-job leaves a `running` row
+whose lease expires; then any process claims it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from widget_server.jobs.store import DONE, FAILED, PENDING, RUNNING
+from widget_server.services.context import Context
+from widget_server.services.dialogs import publish_all
+from widget_server.services.events import Event
+from widget_server.storage.tables import Job
+
+log = logging.getLogger(__name__)
+
+PublishList = list[tuple[tuple[str, ...], Event]]
+Handler = Callable[[Context, AsyncSession, Job], Awaitable[PublishList | None]]
+
+MAX_ATTEMPTS = 8
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
+
+
+class JobRunner:
+    def __init__(
+        self,
+        ctx: Context,
+        handlers: dict[str, Handler],
+        node: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 50,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.ctx = ctx
+        self.handlers = handlers
+        self.node = node or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.lease = lease
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def claim(self) -> list[Job]:
+        now = self.ctx.clock.now()
+        async with self.ctx.db.write() as s:
+            due = (
+                (
+                    await s.execute(
+                        select(Job)
+                        .where(
+                            Job.kind.in_(list(self.handlers)),  # type: ignore[attr-defined]
+                            or_(
+                                (Job.status == PENDING) & (Job.due_at <= now),  # type: ignore[arg-type,operator]
+                                (Job.status == RUNNING) & (Job.locked_until < now),  # type: ignore[arg-type,operator]
+                            ),
+                        )
+                        .order_by(Job.due_at, Job.id)  # type: ignore[arg-type]
+                        .limit(self.batch)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for job in due:
+                job.status, job.locked_by = RUNNING, self.node
+                job.locked_until = now + self.lease
+                job.attempts += 1
+        return list(due)
+
+    async def run_due(self) -> int:
+        """Run every job that is due now; returns how many ran to completion."""
+        done = 0
+        for job in await self.claim():
+            done += await self._run(job)
+        return done
+
+    async def _run(self, claimed: Job) -> int:
+        handler = self.handlers[claimed.kind]
+        try:
+            async with self.ctx.db.write() as s:
+                job = await s.get(Job, claimed.id, with_for_update=True)
+                if job is None or job.status != RUNNING or job.locked_by != self.node:
+                    return 0  # the lease expired and someone else has it now
+                events = await handler(self.ctx, s, job)
+                job.status, job.finished_at, job.locked_until = DONE, self.ctx.clock.now(), None
+        except Exception as exc:
+            log.warning("job %s (%s) failed: %r", claimed.id, claimed.kind, exc)
+            await self._failed(claimed, exc)
+            return 0
+        publish_all(self.ctx, events or [])
+        return 1
+
+    async def _failed(self, claimed: Job, exc: Exception) -> None:
+        now = self.ctx.clock.now()
+        async with self.ctx.db.write() as s:
+            job = await s.get(Job, claimed.id, with_for_update=True)
+            if job is None or job.locked_by != self.node or job.status != RUNNING:
+                return
+            job.last_error = repr(exc)[:2000]
+            job.locked_until = None
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status, job.finished_at = FAILED, now
+            else:
+                job.status, job.due_at = PENDING, now + retry_delay(job.attempts)
+
+    def kick(self) -> None:
+        """Look for due jobs now rather than at the next poll (a job was just scheduled for 'now')."""
+        self._kick.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("job runner pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.poll_seconds)
+            self._kick.clear()
+
+    def start(self) -> None:
+        if self.handlers:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
