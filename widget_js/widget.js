@@ -33,13 +33,16 @@
     connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: (name) => `${name} is typing…`,
     dialog: (n) => `Dialog #${n}`, finished: 'The dialog is finished. Write to start a new one.',
     notSent: 'Not sent.', retry: 'Retry', unread: (n) => `${n} unread message${n === 1 ? '' : 's'}`,
-    operator: 'Operator',
+    operator: 'Operator', attach: 'Attach a file', uploading: (name) => `Sending ${name}…`,
   };
   const ERRORS = {
     too_long: 'This message is too long.',
     rate_limited: 'You are sending messages too fast. Please wait a moment.',
     internal: 'Something went wrong. Please try again.',
     invalid: 'The message could not be sent.',
+    too_large: 'This file is too large.',
+    type_not_allowed: 'Files of this type cannot be sent here.',
+    type_mismatch: 'This file is not what its name says.',
   };
 
   // ---- storage: localStorage may throw (privacy modes, quota); the widget then just works without it ----
@@ -87,6 +90,18 @@
     svg.setAttribute('aria-hidden', 'true');
     const path = document.createElementNS(ns, 'path');
     path.setAttribute('d', 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z');
+    svg.append(path);
+    return svg;
+  }
+
+  function clipIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('class', 'ol-clip');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10h-1.5Z');
     svg.append(path);
     return svg;
   }
@@ -143,6 +158,14 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 .ol-composer { display: flex; align-items: flex-end; gap: 8px; padding: 10px; border-top: 1px solid #e5e7eb; }
 .ol-input { flex: 1; min-height: 40px; max-height: 120px; padding: 9px 12px; border: 1px solid #d1d5db;
   border-radius: 10px; font: inherit; color: inherit; resize: none; background: #fff; }
+.ol-attach { width: 40px; height: 40px; border: 1px solid #d1d5db; border-radius: 10px; background: #fff;
+  color: #4b5563; display: flex; align-items: center; justify-content: center; }
+.ol-clip { width: 18px; height: 18px; fill: currentColor; flex: none; }
+.ol-file-link { display: inline-flex; align-items: center; gap: 4px; color: inherit; }
+.ol-attach:disabled { opacity: .5; cursor: default; }
+.ol-file { display: flex; flex-direction: column; gap: 4px; }
+.ol-file img { display: block; max-width: 220px; max-height: 200px; border-radius: 10px; }
+.ol-from-visitor .ol-text a { color: #fff; }
 .ol-send { height: 40px; padding: 0 16px; border: 0; border-radius: 10px; background: var(--a); color: #fff;
   font-weight: 600; }
 .ol-vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
@@ -176,8 +199,10 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     u.notice = h('div', { class: 'ol-notice', role: 'status', hidden: '' });
     u.input = h('textarea', { class: 'ol-input', id: 'ol-input', rows: '1', autocomplete: 'off' });
     u.send = h('button', { type: 'submit', class: 'ol-send', text: T.send });
+    u.file = h('input', { type: 'file', class: 'ol-vh', tabindex: '-1', 'aria-hidden': 'true' });
+    u.attach = h('button', { type: 'button', class: 'ol-attach', 'aria-label': T.attach, title: T.attach }, clipIcon());
     u.form = h('form', { class: 'ol-composer', novalidate: '' },
-      h('label', { class: 'ol-vh', for: 'ol-input', text: T.message }), u.input, u.send);
+      h('label', { class: 'ol-vh', for: 'ol-input', text: T.message }), u.attach, u.file, u.input, u.send);
     u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': T.chat, hidden: '' },
       h('div', { class: 'ol-header' }, h('div', { class: 'ol-titles' }, u.title,
         h('div', { class: 'ol-sub' }, u.number, u.operator)), u.close),
@@ -203,6 +228,12 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       if (u.form.requestSubmit) u.form.requestSubmit(); else submitComposer(); // Safari < 16
     });
     u.input.addEventListener('input', onComposerInput);
+    u.attach.addEventListener('click', () => u.file.click());
+    u.file.addEventListener('change', () => {
+      const files = [...u.file.files];
+      u.file.value = '';
+      files.forEach(uploadFile);
+    });
     document.addEventListener('visibilitychange', () => {
       markSeen();
       if (document.visibilityState === 'visible' && !state.ws) reconnectNow();
@@ -328,11 +359,55 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     return isNaN(d) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
 
-  function buildMessage(type, text, authorName) {
+  function buildMessage(type, text, authorName, file) {
     const el = h('div', { class: `ol-message ol-from-${type}` });
     if ((type === 'operator' || type === 'bot') && authorName) el.append(h('div', { class: 'ol-author', text: authorName }));
-    el.append(h('div', { class: 'ol-text', text }));
+    el.append(file ? buildFile(file) : h('div', { class: 'ol-text', text }));
     return el;
+  }
+
+  // A file: images as a preview, everything else as a link. Only http(s) links from the server are used.
+  function buildFile(file) {
+    let url = null;
+    try { url = new URL(String(file.url)); } catch { url = null; }
+    if (url && url.protocol !== 'https:' && url.protocol !== 'http:') url = null;
+    const box = h('div', { class: 'ol-text ol-file' });
+    const name = String(file.name || 'file');
+    if (url && file.is_image) {
+      const img = h('img', { alt: name, loading: 'lazy' });
+      img.src = url.href;
+      const a = h('a', { target: '_blank', rel: 'noopener noreferrer' }, img);
+      a.href = url.href;
+      box.append(a);
+    }
+    const link = h(url ? 'a' : 'span', { target: '_blank', rel: 'noopener noreferrer', class: 'ol-file-link' },
+      clipIcon(), name);
+    if (url) link.href = url.href;
+    box.append(link);
+    return box;
+  }
+
+  // The visitor attaches a file: sent over HTTP with the visitor's token; it comes back as a `message` frame.
+  async function uploadFile(file) {
+    if (!state.token) return showNotice(ERRORS.internal);
+    showNotice(T.uploading(file.name));
+    const params = new URLSearchParams({ line: LINE, name: file.name, client_msg_id: newId() });
+    try {
+      const res = await fetch(`${BASE}/api/visitor/files?${params}`, {
+        method: 'POST', body: file, mode: 'cors', credentials: 'omit',
+        headers: { Authorization: `Bearer ${state.token}`, 'Content-Type': file.type || 'application/octet-stream' },
+      });
+      if (res.ok) {
+        ui.notice.hidden = true;
+        return undefined;
+      }
+      let code = 'internal';
+      try { code = (await res.json()).error.code; } catch { /* not JSON */ }
+      showNotice(ERRORS[code] || ERRORS.internal);
+    } catch {
+      showNotice(ERRORS.internal);
+    }
+    return undefined;
   }
 
   function setMeta(el, createdAt) {
@@ -349,6 +424,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       if (!m || typeof m.seq !== 'number') continue;
       if (!state.dialog || state.dialog.id !== m.dialog_id) setDialog({ id: m.dialog_id });
       if (m.seq <= state.lastSeq) continue; // already shown (resume overlap, second tab...)
+      if (m.kind === 'note' || m.kind === 'internal') continue; // staff only: the server never sends them here
       const type = authorType(m);
       const mine = m.client_msg_id && state.pending.get(m.client_msg_id);
       let el;
@@ -359,7 +435,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
         el.classList.remove('ol-local', 'ol-pending', 'ol-failed');
         el.querySelector('.ol-fail')?.remove();
       } else {
-        el = buildMessage(type, String(m.text ?? ''), m.author && m.author.name);
+        el = buildMessage(type, String(m.text ?? ''), m.author && m.author.name, m.kind === 'file' ? m.file : null);
       }
       el.dataset.seq = m.seq;
       setMeta(el, m.created_at);
@@ -368,7 +444,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       state.lastSeq = m.seq;
       state.shown.push({
         dialog_id: m.dialog_id, seq: m.seq, kind: m.kind, author: m.author, text: m.text,
-        client_msg_id: m.client_msg_id || null, created_at: m.created_at,
+        client_msg_id: m.client_msg_id || null, created_at: m.created_at, file: m.file || null,
       });
       grew = true;
       if (type === 'operator') hidePeerTyping();
@@ -608,6 +684,9 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       case 'ack': return onAck(f);
       case 'typing': return onPeerTyping(f);
       case 'seen': return onSeen(f);
+      case 'dialog_deleted':
+        if (state.dialog && state.dialog.id === f.dialog_id) { clearDialog(); store.remove('state'); store.remove('history'); }
+        return undefined;
       case 'error': return onError(f);
       default: return undefined; // pong: only proves the socket is alive (lastFrameAt)
     }

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from widget_server.domain.file_types import DEFAULT_ALLOWED, guess_declared
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
@@ -39,6 +41,12 @@ class Settings(BaseSettings):
     hello_timeout: float = Field(10.0, gt=0)
     ws_per_message_deflate: bool = False
     session_ttl_hours: int = Field(24 * 14, ge=1)
+
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    upload_types: str = Field(
+        ",".join(DEFAULT_ALLOWED), description="Comma-separated MIME types that visitors and operators may attach."
+    )
+    file_link_ttl_hours: int = Field(24 * 30, ge=1, le=24 * 366)
 
     demo: bool = Field(True, description="Create the demo line and operator on first start.")
     demo_operator_email: str = "operator@demo.openline"
@@ -71,6 +79,25 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @field_validator("upload_types")
+    @classmethod
+    def _mime_types(cls, value: str) -> str:
+        for kind in value.split(","):
+            kind = kind.strip()
+            if kind and (kind.count("/") != 1 or " " in kind):
+                raise ValueError(f"{kind!r} is not a MIME type like image/png")
+            if kind == "image/svg+xml":
+                raise ValueError("image/svg+xml can carry script and is never accepted")
+        return value
+
+    @cached_property
+    def allowed_upload_types(self) -> frozenset[str]:
+        return frozenset(guess_declared(k, "") for k in self.upload_types.split(",") if k.strip())
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @cached_property
     def db_url(self) -> str:

@@ -66,6 +66,23 @@ class Client:
             frames, self.pending = self.pending, []
             return frames
 
+    async def expect_reply(self, ref: str) -> dict[str, Any]:
+        """The `ack` or the `error` answering the frame that carried `ref`."""
+        return await self.expect_any(("ack", "error"), ref=ref)
+
+    async def expect_any(self, types: tuple[str, ...], timeout: float = TIMEOUT, **match: Any) -> dict[str, Any]:
+        for type_ in types:
+            for index, frame in enumerate(self.pending):
+                if frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items()):
+                    return self.pending.pop(index)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - loop.time()))
+            if frame.get("type") in types and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+            self.pending.append(frame)
+
     async def close(self) -> None:
         await self.ws.close()
 
@@ -143,6 +160,24 @@ class OperatorClient(Client):
         await self.send({"type": "send", "dialog_id": dialog_id, "client_msg_id": cid, "text": text})
         return await self.expect("ack", ref=cid)
 
+    async def note(self, dialog_id: int, text: str) -> dict[str, Any]:
+        """Write a note; returns the ack (or the error)."""
+        cid = new_id()
+        return await _acked(self, {"type": "note", "dialog_id": dialog_id, "client_msg_id": cid, "text": text}, cid)
+
+    async def status(self, dialog_id: int, status: str) -> dict[str, Any]:
+        ref = new_id()
+        return await _acked(self, {"type": "status", "dialog_id": dialog_id, "status": status, "ref": ref}, ref)
+
+    async def leave(self, dialog_id: int) -> dict[str, Any]:
+        ref = new_id()
+        return await _acked(self, {"type": "leave", "dialog_id": dialog_id, "ref": ref}, ref)
+
+    async def assign(self, dialog_id: int, operator_id: int, mode: str = "transfer") -> dict[str, Any]:
+        ref = new_id()
+        frame = {"type": "assign", "dialog_id": dialog_id, "operator_id": operator_id, "mode": mode, "ref": ref}
+        return await _acked(self, frame, ref)
+
 
 def make_line(server: LiveServer, token: str, **fields: Any) -> dict[str, Any]:
     """A line of its own for a test, so tests on one server do not see each other's dialogs."""
@@ -152,3 +187,29 @@ def make_line(server: LiveServer, token: str, **fields: Any) -> dict[str, Any]:
         response = client.post("/api/lines", json=body)
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
+
+
+async def _acked(client: Client, frame: dict[str, Any], ref: str) -> dict[str, Any]:
+    await client.send(frame)
+    return await client.expect_reply(ref)
+
+
+def make_operator(
+    server: LiveServer, admin_token: str, line_ids: list[str], role: str = "operator", name: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """A new operator on `line_ids`; returns the operator and their token."""
+    email = f"op-{new_id()[:10]}@example.com"
+    with api(server, admin_token) as client:
+        response = client.post(
+            "/api/operators",
+            json={
+                "email": email,
+                "name": name or email.split("@")[0],
+                "password": "long-enough-pw",
+                "role": role,
+                "line_ids": line_ids,
+            },
+        )
+        response.raise_for_status()
+        created = response.json()
+    return created, login(server, email, "long-enough-pw")

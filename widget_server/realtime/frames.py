@@ -105,6 +105,34 @@ class Close(Frame):
     ref: Ref | None = None
 
 
+class OperatorNote(Frame):
+    type: Literal["note"]
+    dialog_id: DialogId
+    client_msg_id: ClientMsgId
+    text: RawText
+
+
+class SetStatus(Frame):
+    type: Literal["status"]
+    dialog_id: DialogId
+    status: Literal["new", "in_progress", "waiting", "finished"]
+    ref: Ref | None = None
+
+
+class Leave(Frame):
+    type: Literal["leave"]
+    dialog_id: DialogId
+    ref: Ref | None = None
+
+
+class Assign(Frame):
+    type: Literal["assign"]
+    dialog_id: DialogId
+    operator_id: Annotated[int, Field(ge=1, le=2**31)]
+    mode: Literal["transfer", "add", "remove"] = "transfer"
+    ref: Ref | None = None
+
+
 VISITOR_FRAMES: dict[str, type[Frame]] = {
     "hello": Hello,
     "open": Open,
@@ -121,6 +149,10 @@ OPERATOR_FRAMES: dict[str, type[Frame]] = {
     "typing": OperatorTyping,
     "seen": OperatorSeen,
     "close": Close,
+    "note": OperatorNote,
+    "status": SetStatus,
+    "leave": Leave,
+    "assign": Assign,
     "ping": Ping,
 }
 

@@ -10,6 +10,7 @@ from widget_server.clock import Clock
 from widget_server.config import Settings
 from widget_server.services.events import Event
 from widget_server.storage.database import Database
+from widget_server.storage.file_store import FileStore
 
 
 class EventSink(Protocol):
@@ -24,3 +25,5 @@ class Context:
     clock: Clock
     # Wakes the job runner for a job due now; the app sets it, tests without a runner leave it as is.
     kick_jobs: Callable[[], None] = field(default=lambda: None)
+    # Attached files; the local disk under DATA_DIR unless the app is given another store.
+    files: FileStore | None = None

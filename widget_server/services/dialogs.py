@@ -2,6 +2,10 @@
 
 Every change runs in one transaction that first locks the dialog's row, so the per-dialog `seq` is gap-free and
 a resent `client_msg_id` is found rather than stored twice. Events are published only after the commit.
+
+Who sees an entry is decided by its kind (`domain/visibility.py`): staff-only entries (notes, internal notices)
+are published only on the line's topic and left out of everything read for a visitor. `load_messages` takes the
+audience, and `visitor_visible_messages` is the one query for anything a visitor will read (transcripts, e-mails).
 """
 
 from __future__ import annotations
@@ -9,24 +13,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
+from widget_server.domain.visibility import VISITOR_KINDS, WRITTEN_KINDS, Audience, Kind, visible_to
 from widget_server.errors import Conflict, Forbidden
 from widget_server.i18n import gettext
 from widget_server.services.context import Context
 from widget_server.services.events import (
     Event,
-    LastMessage,
     dialog_info,
-    dialog_summary,
     line_topic,
     message_payload,
     visitor_topic,
 )
+from widget_server.services.file_links import file_info
 from widget_server.services.operators import OperatorIdentity
-from widget_server.storage.tables import Counter, Dialog, Message, OpenLine, Operator, Visitor
+from widget_server.services.summaries import D, page_of, read_summaries
+from widget_server.services.uploads import StagedFile
+from widget_server.storage.tables import (
+    Attachment,
+    Counter,
+    Dialog,
+    DialogOperator,
+    Message,
+    OpenLine,
+    Operator,
+    Visitor,
+)
 
 HISTORY_LIMIT = 200
 
@@ -72,14 +87,14 @@ async def _next_dialog_number(s: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
-async def _lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
+async def lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
     result = await s.execute(
         select(Dialog).where(Dialog.id == dialog_id).with_for_update()  # type: ignore[arg-type]
     )
     return result.scalar_one_or_none()
 
 
-async def _append(
+async def append_message(
     ctx: Context,
     s: AsyncSession,
     dialog: Dialog,
@@ -93,6 +108,12 @@ async def _append(
     dialog.last_seq += 1
     now = ctx.clock.now()
     dialog.updated_at = now
+    if kind in WRITTEN_KINDS:
+        # "Unanswered" is whose turn it is: the visitor's message waits until staff write back.
+        if author.type == "visitor":
+            dialog.waiting_since = dialog.waiting_since or now
+        elif author.type == "operator":
+            dialog.waiting_since = None
     assert dialog.id is not None
     message = Message(
         dialog_id=dialog.id,
@@ -110,12 +131,17 @@ async def _append(
     return message
 
 
-def _message_event(dialog: Dialog, message: Message, author_name: str | None) -> tuple[tuple[str, ...], Event]:
-    topics = (line_topic(dialog.line_id), visitor_topic(dialog.visitor_id, dialog.line_id))
-    return topics, Event.of(message_payload(message, author_name), message.dialog_id, message.seq)
+def message_event(
+    ctx: Context, dialog: Dialog, message: Message, author_name: str | None, attachment: Attachment | None = None
+) -> tuple[tuple[str, ...], Event]:
+    topics: tuple[str, ...] = (line_topic(dialog.line_id),)
+    if visible_to(Audience.VISITOR, message.kind):
+        topics += (visitor_topic(dialog.visitor_id, dialog.line_id),)
+    file = file_info(ctx, attachment) if attachment is not None else None
+    return topics, Event.of(message_payload(message, author_name, file), message.dialog_id, message.seq)
 
 
-async def _line_language(s: AsyncSession, dialog: Dialog) -> str:
+async def line_language(s: AsyncSession, dialog: Dialog) -> str:
     line = await s.get(OpenLine, dialog.line_id)
     return line.language if line else "en"
 
@@ -136,8 +162,8 @@ async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_
     await s.flush()
     outcome = Outcome(dialog, created=True)
     if line.greeting:
-        greeting = await _append(ctx, s, dialog, Author("bot", line.name), line.greeting)
-        outcome.events.append(_message_event(dialog, greeting, line.name))
+        greeting = await append_message(ctx, s, dialog, Author("bot", line.name), line.greeting)
+        outcome.events.append(message_event(ctx, dialog, greeting, line.name))
     return outcome
 
 
@@ -176,13 +202,20 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page:
         if existing is not None:
             return Outcome(existing)
         outcome = await _create_dialog(ctx, s, line, visitor.id, page)
-    outcome.events[0:0] = await _dialog_events(ctx, outcome.dialog)
+    outcome.events[0:0] = await dialog_events(ctx, outcome.dialog)
     return outcome
 
 
 async def visitor_send(
-    ctx: Context, line: OpenLine, visitor: Visitor, page: Page, client_msg_id: str, text: str
+    ctx: Context,
+    line: OpenLine,
+    visitor: Visitor,
+    page: Page,
+    client_msg_id: str,
+    text: str,
+    file: StagedFile | None = None,
 ) -> Outcome:
+    """The visitor writes (or attaches `file`, then `text` is its name): into their open dialog, or a new one."""
     assert visitor.id is not None
     async with ctx.db.write() as s:
         current = (
@@ -210,12 +243,36 @@ async def visitor_send(
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.VISITOR_MESSAGE).value
         if page.url:
             dialog.page_url, dialog.page_title = page.url, page.title
-        message = await _append(ctx, s, dialog, Author("visitor"), text, client_msg_id=client_msg_id)
-        outcome.events.append(_message_event(dialog, message, None))
+        kind = Kind.FILE if file else Kind.TEXT
+        message = await append_message(ctx, s, dialog, Author("visitor"), text, kind=kind, client_msg_id=client_msg_id)
+        attachment = await _attach(s, dialog, message, file, "visitor")
+        outcome.events.append(message_event(ctx, dialog, message, None, attachment))
         outcome.seq = message.seq
     if outcome.created or dialog.status != status_before:
-        outcome.events[0:0] = await _dialog_events(ctx, dialog)
+        outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
+
+
+async def _attach(
+    s: AsyncSession, dialog: Dialog, message: Message, file: StagedFile | None, uploader: str
+) -> Attachment | None:
+    if file is None:
+        return None
+    attachment = Attachment(
+        id=file.id,
+        dialog_id=dialog.id,
+        message_id=message.id,
+        name=file.name,
+        content_type=file.content_type,
+        size=file.size,
+        sha256=file.sha256,
+        storage_key=file.storage_key,
+        uploader_type=uploader,
+        created_at=message.created_at,
+    )
+    s.add(attachment)
+    await s.flush()
+    return attachment
 
 
 async def _find_duplicate(s: AsyncSession, dialog: Dialog, client_msg_id: str) -> Message | None:
@@ -243,31 +300,46 @@ async def check_operator_access(ctx: Context, who: OperatorIdentity, dialog_id: 
     return dialog
 
 
-async def operator_join(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
-    await check_operator_access(ctx, who, dialog_id)
-    async with ctx.db.write() as s:
-        dialog = await _lock_dialog(s, dialog_id)
-        assert dialog is not None
-        outcome = Outcome(dialog)
-        if dialog.operator_id is None and dialog.status in {st.value for st in OPEN_STATUSES}:
-            await _assign(ctx, s, dialog, who, outcome)
-    if outcome.events:
-        outcome.events[0:0] = await _dialog_events(ctx, dialog)
-    return outcome
+async def operator_join(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Dialog:
+    """An operator opens a dialog to read it. Reading assigns nothing: answering, **In progress** or an explicit
+    assignment does (so an operator can look into the queue without taking chats from colleagues)."""
+    return await check_operator_access(ctx, who, dialog_id)
+
+
+async def assign_to(
+    ctx: Context, s: AsyncSession, dialog: Dialog, operator_id: int, name: str, outcome: Outcome
+) -> None:
+    """Make `operator_id` the dialog's responsible operator, with the notice both sides see."""
+    dialog.operator_id = operator_id
+    await s.execute(
+        delete(DialogOperator).where(
+            DialogOperator.dialog_id == dialog.id,  # type: ignore[arg-type]
+            DialogOperator.operator_id == operator_id,  # type: ignore[arg-type]
+        )
+    )
+    if dialog.status != DialogStatus.FINISHED.value:
+        dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_JOINED).value
+    text = gettext(await line_language(s, dialog), "{name} joined the chat", name=name)
+    notice = await append_message(ctx, s, dialog, Author("system"), text, kind="system", code="operator_joined")
+    outcome.events.append(message_event(ctx, dialog, notice, None))
 
 
 async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorIdentity, outcome: Outcome) -> None:
-    dialog.operator_id = who.id
-    dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_JOINED).value
-    text = gettext(await _line_language(s, dialog), "{name} joined the chat", name=who.name)
-    notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="operator_joined")
-    outcome.events.append(_message_event(dialog, notice, None))
+    await assign_to(ctx, s, dialog, who.id, who.name, outcome)
 
 
-async def operator_send(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Outcome:
+async def operator_send(
+    ctx: Context,
+    who: OperatorIdentity,
+    dialog_id: int,
+    client_msg_id: str,
+    text: str,
+    file: StagedFile | None = None,
+) -> Outcome:
+    """An operator answers (or attaches `file`); an unassigned dialog becomes theirs."""
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
-        dialog = await _lock_dialog(s, dialog_id)
+        dialog = await lock_dialog(s, dialog_id)
         assert dialog is not None
         duplicate = await _find_duplicate(s, dialog, client_msg_id)
         if duplicate is not None:
@@ -279,18 +351,21 @@ async def operator_send(ctx: Context, who: OperatorIdentity, dialog_id: int, cli
         if assigned:
             await _assign(ctx, s, dialog, who, outcome)
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_MESSAGE).value
-        message = await _append(ctx, s, dialog, Author("operator", who.name, who.id), text, client_msg_id=client_msg_id)
-        outcome.events.append(_message_event(dialog, message, who.name))
+        author = Author("operator", who.name, who.id)
+        kind = Kind.FILE if file else Kind.TEXT
+        message = await append_message(ctx, s, dialog, author, text, kind=kind, client_msg_id=client_msg_id)
+        attachment = await _attach(s, dialog, message, file, "operator")
+        outcome.events.append(message_event(ctx, dialog, message, who.name, attachment))
         outcome.seq = message.seq
     if assigned:
-        outcome.events[0:0] = await _dialog_events(ctx, dialog)
+        outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
 
 
 async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
-        dialog = await _lock_dialog(s, dialog_id)
+        dialog = await lock_dialog(s, dialog_id)
         assert dialog is not None
         outcome = Outcome(dialog)
         if dialog.status == DialogStatus.FINISHED.value:
@@ -299,11 +374,12 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
             return outcome
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.CLOSE).value
         dialog.closed_at = ctx.clock.now()
-        text = gettext(await _line_language(s, dialog), "{name} closed the dialog", name=who.name)
-        notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
-        outcome.events.append(_message_event(dialog, notice, None))
+        dialog.waiting_since = None
+        text = gettext(await line_language(s, dialog), "{name} closed the dialog", name=who.name)
+        notice = await append_message(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
+        outcome.events.append(message_event(ctx, dialog, notice, None))
         outcome.seq = notice.seq
-    outcome.events[0:0] = await _dialog_events(ctx, dialog)
+    outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
 
 
@@ -323,18 +399,31 @@ async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | 
 
 
 async def load_messages(
-    ctx: Context, dialog_id: int, after_seq: int = 0, upto_seq: int | None = None, limit: int = HISTORY_LIMIT
+    ctx: Context,
+    dialog_id: int,
+    after_seq: int = 0,
+    upto_seq: int | None = None,
+    limit: int | None = HISTORY_LIMIT,
+    *,
+    audience: Audience,
 ) -> list[dict[str, Any]]:
-    """Messages after `after_seq` (and up to `upto_seq`), oldest first; without bounds, the latest `limit`."""
+    """Messages after `after_seq` (and up to `upto_seq`), oldest first; without bounds, the latest `limit`.
+
+    `audience` has no default on purpose: every caller says who will read the result, and a visitor never gets
+    a note or an internal notice, whatever the path (history, resume, filling a gap).
+    """
     query = (
-        select(Message, Operator.name)
+        select(Message, Operator.name, Attachment)
         .outerjoin(Operator, Operator.id == Message.operator_id)  # type: ignore[arg-type]
+        .outerjoin(Attachment, Attachment.message_id == Message.id)  # type: ignore[arg-type]
         .where(Message.dialog_id == dialog_id, Message.seq > after_seq)  # type: ignore[arg-type]
     )
+    if audience is Audience.VISITOR:
+        query = query.where(Message.kind.in_([k.value for k in VISITOR_KINDS]))  # type: ignore[attr-defined]
     if upto_seq is not None:
         query = query.where(Message.seq <= upto_seq)  # type: ignore[arg-type]
     async with ctx.db.read() as s:
-        if upto_seq is None and after_seq == 0:
+        if upto_seq is None and after_seq == 0 and limit is not None:
             rows = list(
                 (await s.execute(query.order_by(Message.seq.desc()).limit(limit))).all()  # type: ignore[attr-defined]
             )
@@ -343,11 +432,24 @@ async def load_messages(
             rows = list((await s.execute(query.order_by(Message.seq))).all())  # type: ignore[arg-type]
         line_name = await _line_name_for(s, dialog_id, rows)
     names = {"operator": None, "bot": line_name}
-    return [message_payload(m, name if m.author_type == "operator" else names.get(m.author_type)) for m, name in rows]
+    return [
+        message_payload(
+            m,
+            name if m.author_type == "operator" else names.get(m.author_type),
+            file_info(ctx, attachment) if attachment is not None else None,
+        )
+        for m, name, attachment in rows
+    ]
+
+
+async def visitor_visible_messages(ctx: Context, dialog_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
+    """Every message of the dialog that its visitor can see, oldest first: the one source for transcripts and
+    e-mails (never a note, never an internal notice)."""
+    return await load_messages(ctx, dialog_id, after_seq, limit=None, audience=Audience.VISITOR)
 
 
 async def _line_name_for(s: AsyncSession, dialog_id: int, rows: list[Any]) -> str | None:
-    if not any(m.author_type == "bot" for m, _ in rows):
+    if not any(row[0].author_type == "bot" for row in rows):
         return None
     result = await s.execute(
         select(OpenLine.name).join(Dialog, Dialog.line_id == OpenLine.id).where(Dialog.id == dialog_id)  # type: ignore[arg-type]
@@ -372,68 +474,18 @@ async def summaries(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Dialog summaries for the operator's list, newest activity first."""
-    async with ctx.db.read() as s:
-        query = (
-            select(Dialog, OpenLine, Visitor.name, Operator.name)
-            .join(
-                OpenLine,
-                OpenLine.id == Dialog.line_id,  # type: ignore[arg-type]
-            )
-            .join(Visitor, Visitor.id == Dialog.visitor_id)
-            .outerjoin(  # type: ignore[arg-type]
-                Operator,
-                Operator.id == Dialog.operator_id,  # type: ignore[arg-type]
-            )
-        )
-        if dialog_ids is not None:
-            query = query.where(Dialog.id.in_(dialog_ids))  # type: ignore[union-attr]
-        if line_ids is not None:
-            query = query.where(Dialog.line_id.in_(line_ids))  # type: ignore[attr-defined]
-        if open_only:
-            query = query.where(Dialog.status.in_([st.value for st in OPEN_STATUSES]))  # type: ignore[attr-defined]
-        rows = (await s.execute(query.order_by(Dialog.updated_at.desc()).limit(limit))).all()  # type: ignore[attr-defined]
-        ids = [d.id for d, *_ in rows]
-        if not ids:
-            return []
-        last = await _last_messages(s, ids)
-        unread = await _unread_counts(s, ids)
-    return [
-        dialog_summary(d, line, vname, oname, last.get(d.id), unread.get(d.id, 0))  # type: ignore[arg-type]
-        for d, line, vname, oname in rows
-    ]
+    conditions: list[Any] = []
+    if dialog_ids is not None:
+        conditions.append(D.id.in_(dialog_ids))
+    if line_ids is not None:
+        conditions.append(D.line_id.in_(line_ids))
+    if open_only:
+        conditions.append(D.status.in_([st.value for st in OPEN_STATUSES]))
+    async with ctx.db.connect() as conn:
+        return await read_summaries(conn, page_of(conditions, limit))
 
 
-async def _last_messages(s: AsyncSession, ids: list[int]) -> dict[int, LastMessage]:
-    latest = (
-        select(Message.dialog_id, func.max(Message.seq).label("seq"))
-        .where(Message.dialog_id.in_(ids), Message.kind == "text")  # type: ignore[attr-defined,arg-type]
-        .group_by(Message.dialog_id)
-        .subquery()
-    )
-    rows = await s.execute(
-        select(Message).join(
-            latest,
-            (Message.dialog_id == latest.c.dialog_id) & (Message.seq == latest.c.seq),  # type: ignore[arg-type]
-        )
-    )
-    return {m.dialog_id: LastMessage(m.body, m.author_type, m.created_at) for m in rows.scalars()}
-
-
-async def _unread_counts(s: AsyncSession, ids: list[int]) -> dict[int, int]:
-    rows = await s.execute(
-        select(Message.dialog_id, func.count())
-        .join(Dialog, Dialog.id == Message.dialog_id)  # type: ignore[arg-type]
-        .where(
-            Message.dialog_id.in_(ids),  # type: ignore[attr-defined]
-            Message.author_type == "visitor",  # type: ignore[arg-type]
-            Message.seq > Dialog.operator_seen_seq,  # type: ignore[arg-type]
-        )
-        .group_by(Message.dialog_id)
-    )
-    return {dialog_id: count for dialog_id, count in rows.all()}
-
-
-async def _dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, ...], Event]]:
+async def dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, ...], Event]]:
     """A `dialog` frame for each audience: the summary for operators, the dialog info for the visitor."""
     assert dialog.id is not None
     summary = (await summaries(ctx, dialog_ids=[dialog.id], open_only=False))[0]

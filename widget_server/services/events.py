@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from widget_server.storage.tables import Dialog, Message, OpenLine
+from widget_server.storage.tables import Dialog, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,11 @@ def visitor_topic(visitor_id: int, line_id: str) -> str:
     return f"visitor:{visitor_id}:{line_id}"
 
 
+def operator_topic(operator_id: int) -> str:
+    """One operator's own events (reminders), on every connection they have open."""
+    return f"operator:{operator_id}"
+
+
 def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -42,8 +47,8 @@ def visitor_display_name(visitor_id: int, name: str | None) -> str:
     return name or f"Visitor #{visitor_id}"
 
 
-def message_payload(message: Message, author_name: str | None) -> dict[str, Any]:
-    return {
+def message_payload(message: Message, author_name: str | None, file: dict[str, Any] | None = None) -> dict[str, Any]:
+    payload = {
         "type": "message",
         "dialog_id": message.dialog_id,
         "seq": message.seq,
@@ -54,6 +59,9 @@ def message_payload(message: Message, author_name: str | None) -> dict[str, Any]
         "client_msg_id": message.client_msg_id,
         "created_at": iso(message.created_at),
     }
+    if file is not None:
+        payload["file"] = file
+    return payload
 
 
 def operator_ref(operator_id: int | None, names: dict[int, str]) -> dict[str, Any] | None:
@@ -72,41 +80,4 @@ def dialog_info(dialog: Dialog, operator_name: str | None) -> dict[str, Any]:
         "last_seq": dialog.last_seq,
         "visitor_seen_seq": dialog.visitor_seen_seq,
         "operator_seen_seq": dialog.operator_seen_seq,
-    }
-
-
-@dataclass(frozen=True)
-class LastMessage:
-    text: str
-    author_type: str
-    created_at: datetime
-
-
-def dialog_summary(
-    dialog: Dialog,
-    line: OpenLine,
-    visitor_name: str | None,
-    operator_name: str | None,
-    last: LastMessage | None,
-    unread: int,
-) -> dict[str, Any]:
-    """The dialog as an operator's list shows it."""
-    assert dialog.id is not None
-    return {
-        "id": dialog.id,
-        "number": dialog.number,
-        "line": {"id": line.id, "name": line.name},
-        "status": dialog.status,
-        "visitor": {"id": dialog.visitor_id, "name": visitor_display_name(dialog.visitor_id, visitor_name)},
-        "operator": None if dialog.operator_id is None else {"id": dialog.operator_id, "name": operator_name},
-        "page": {"url": dialog.page_url, "title": dialog.page_title},
-        "last_message": None
-        if last is None
-        else {"text": last.text[:200], "author_type": last.author_type, "created_at": iso(last.created_at)},
-        "last_seq": dialog.last_seq,
-        "visitor_seen_seq": dialog.visitor_seen_seq,
-        "operator_seen_seq": dialog.operator_seen_seq,
-        "unread": unread,
-        "created_at": iso(dialog.created_at),
-        "updated_at": iso(dialog.updated_at),
     }

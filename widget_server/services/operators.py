@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from widget_server.errors import Conflict, InvalidInput, Unauthenticated
+from widget_server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.storage.tables import Operator, OperatorLine, OperatorSession
@@ -117,3 +117,65 @@ async def authenticate(ctx: Context, token: str | None) -> OperatorIdentity:
 async def log_out(ctx: Context, token: str) -> None:
     async with ctx.db.write() as s:
         await s.execute(delete(OperatorSession).where(OperatorSession.token_hash == token_hash(token)))
+
+
+def operator_public(operator: Operator, line_ids: list[str], full: bool) -> dict[str, object]:
+    """`full` (for admins): e-mail, role, state and lines too; colleagues see a name to pick."""
+    data: dict[str, object] = {"id": operator.id, "name": operator.name}
+    if full:
+        data |= {"email": operator.email, "role": operator.role, "is_active": operator.is_active, "line_ids": line_ids}
+    return data
+
+
+async def list_operators(ctx: Context, who: OperatorIdentity) -> list[dict[str, object]]:
+    """Admins: everyone. Operators: the active colleagues of their lines (for the filters and for handing over)."""
+    async with ctx.db.read() as s:
+        memberships: dict[int, list[str]] = {}
+        for operator_id, line_id in (await s.execute(select(OperatorLine.operator_id, OperatorLine.line_id))).all():
+            memberships.setdefault(operator_id, []).append(line_id)
+        operators = list((await s.execute(select(Operator).order_by(Operator.name))).scalars())
+    if who.is_admin:
+        return [operator_public(o, sorted(memberships.get(o.id or 0, [])), True) for o in operators]
+    return [
+        operator_public(o, [], False)
+        for o in operators
+        if o.is_active and who.line_ids & set(memberships.get(o.id or 0, []))
+    ]
+
+
+async def update_operator(
+    ctx: Context, who: OperatorIdentity, operator_id: int, changes: dict[str, object]
+) -> dict[str, object]:
+    """Admins change a colleague's name, role, state, lines or password; an admin cannot lock themselves out."""
+    if operator_id == who.id and (changes.get("role", "admin") != "admin" or changes.get("is_active") is False):
+        raise Conflict("You cannot take away your own admin rights or disable yourself", "self_lockout")
+    role = changes.get("role")
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"role: one of {', '.join(ROLES)}")
+    password = changes.get("password")
+    if isinstance(password, str) and len(password) < 8:
+        raise InvalidInput("password: at least 8 characters")
+    try:
+        async with ctx.db.write() as s:
+            operator = await s.get(Operator, operator_id)
+            if operator is None:
+                raise NotFound("No such operator", "unknown_operator")
+            for name in ("name", "role", "is_active"):
+                if name in changes:
+                    setattr(operator, name, changes[name])
+            if isinstance(password, str):
+                operator.password_hash = _hasher.hash(password)
+                # A new password ends every session: whoever had the old one is out.
+                await s.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
+            if changes.get("is_active") is False:
+                await s.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
+            if "line_ids" in changes:
+                await s.execute(delete(OperatorLine).where(OperatorLine.operator_id == operator_id))
+                for line_id in changes["line_ids"]:  # type: ignore[attr-defined]
+                    s.add(OperatorLine(operator_id=operator_id, line_id=line_id))
+            await s.flush()
+            query = select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id)
+            lines = sorted((await s.execute(query)).scalars())
+    except IntegrityError:
+        raise Conflict("line_ids: a line does not exist", "unknown_line") from None
+    return operator_public(operator, lines, True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from babel import Locale
 from sqlalchemy import select
 
 from widget_server.services.context import Context
@@ -19,7 +21,32 @@ class Identified:
     token_was_invalid: bool
 
 
-async def identify(ctx: Context, token: str | None, language: str | None, user_agent: str | None) -> Identified:
+# Set by a CDN or reverse proxy in front of the server (Cloudflare, CloudFront, or a proxy's own GeoIP module).
+_COUNTRY_HEADERS = ("cf-ipcountry", "cloudfront-viewer-country", "x-country-code", "x-geoip-country")
+_CITY_HEADERS = ("cf-ipcity", "cloudfront-viewer-city", "x-city", "x-geoip-city")
+
+
+def location_from_headers(headers: Mapping[str, str]) -> str | None:
+    """ "Lisbon, Portugal" from the proxy's geo headers, if there are any. Shown to operators as a hint only."""
+    code = next((headers[h].strip().upper() for h in _COUNTRY_HEADERS if headers.get(h)), "")
+    city = next((headers[h].strip() for h in _CITY_HEADERS if headers.get(h)), "")
+    country = Locale("en").territories.get(code) if len(code) == 2 and code.isalpha() and code != "XX" else None
+    parts = [p for p in (city[:80], country) if p and p.isprintable()]
+    return ", ".join(parts) or None
+
+
+async def find_by_token(ctx: Context, token: str) -> Visitor | None:
+    async with ctx.db.read() as s:
+        return (await s.execute(select(Visitor).where(Visitor.token_hash == token_hash(token)))).scalar_one_or_none()
+
+
+async def identify(
+    ctx: Context,
+    token: str | None,
+    language: str | None,
+    user_agent: str | None,
+    location: str | None = None,
+) -> Identified:
     now = ctx.clock.now()
     if token:
         async with ctx.db.write() as s:
@@ -30,12 +57,17 @@ async def identify(ctx: Context, token: str | None, language: str | None, user_a
                 visitor.last_seen_at = now
                 if language:
                     visitor.language = language
+                if user_agent:
+                    visitor.user_agent = user_agent[:500]
+                if location:
+                    visitor.location = location
                 return Identified(visitor, token, is_new=False, token_was_invalid=False)
     fresh = new_token()
     visitor = Visitor(
         token_hash=token_hash(fresh),
         language=language,
         user_agent=(user_agent or "")[:500] or None,
+        location=location,
         created_at=now,
         last_seen_at=now,
     )

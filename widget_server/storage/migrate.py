@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from widget_server.storage import fulltext
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,6 +34,7 @@ def upgrade(url: str) -> None:
     def work() -> None:
         try:
             command.upgrade(alembic_config(url), "head")
+            asyncio.run(_ensure_fulltext(url))
         except BaseException as exc:
             errors.append(exc)
 
@@ -35,3 +43,13 @@ def upgrade(url: str) -> None:
     thread.join()
     if errors:
         raise errors[0]
+
+
+async def _ensure_fulltext(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            if await connection.run_sync(fulltext.ensure):
+                log.warning("the full-text search index was incomplete and has been rebuilt")
+    finally:
+        await engine.dispose()

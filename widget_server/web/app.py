@@ -18,7 +18,7 @@ from widget_server.jobs.runner import Handler, JobRunner
 from widget_server.realtime.bus import Bus, make_bus
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
-from widget_server.web import pages, rest
+from widget_server.web import admin_api, agenda_api, files_api, inbox_api, pages, rest
 from widget_server.web.operator_ws import operator_socket
 from widget_server.web.visitor_ws import visitor_socket
 
@@ -74,6 +74,10 @@ def create_app(
         routes=[
             *pages.routes,
             *rest.routes,
+            *inbox_api.routes,
+            *agenda_api.routes,
+            *admin_api.routes,
+            *files_api.routes,
             WebSocketRoute("/ws/visitor", visitor_socket),
             WebSocketRoute("/ws/operator", operator_socket),
         ],

@@ -7,26 +7,32 @@ import asyncio
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
+from widget_server.domain.dialog_state import DialogStatus
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text
+from widget_server.domain.visibility import Audience
 from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
 from widget_server.realtime.frames import (
     OPERATOR_FRAMES,
+    Assign,
     Auth,
     Close,
     Frame,
     Join,
+    Leave,
+    OperatorNote,
     OperatorSeen,
     OperatorSend,
     OperatorTyping,
     Ping,
+    SetStatus,
 )
-from widget_server.services import dialogs, operators
+from widget_server.services import agenda, dialog_actions, dialogs, operators
 from widget_server.services.context import Context
-from widget_server.services.dialogs import publish_all
-from widget_server.services.events import Event, line_topic, visitor_topic
+from widget_server.services.dialogs import Outcome, publish_all
+from widget_server.services.events import Event, line_topic, operator_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
 from widget_server.web.socket_loop import next_frame, serve_frames
@@ -58,7 +64,8 @@ class OperatorSession:
         self.who: OperatorIdentity | None = None
 
     async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
-        return [Event.of(p).frame for p in await dialogs.load_messages(self.ctx, dialog_id, after, upto)]
+        payloads = await dialogs.load_messages(self.ctx, dialog_id, after, upto, audience=Audience.STAFF)
+        return [Event.of(p).frame for p in payloads]
 
     async def run(self) -> None:
         self.conn.start_sender()
@@ -98,25 +105,34 @@ class OperatorSession:
         assert who is not None
         for line_id in who.line_ids:
             conn.subscribe(self.bus.subscribe(line_topic(line_id), conn.on_event))
+        conn.subscribe(self.bus.subscribe(operator_topic(who.id), conn.on_event))
         await conn.send_now(
             {
                 "type": "ready",
                 "operator": who.public(),
+                "line_ids": sorted(who.line_ids),
                 "dialogs": await dialogs.summaries(self.ctx, line_ids=who.line_ids),
+                # Reminders that fired while this operator was away, until they dismiss them.
+                "reminders": await agenda.fired_reminders(self.ctx, who),
             }
+        )
+
+    def _ack(self, ref: str | None, dialog_id: int, outcome: Outcome) -> None:
+        publish_all(self.ctx, outcome.events)
+        self.conn.reply(
+            {"type": "ack", "ref": ref, "dialog_id": dialog_id, "seq": outcome.seq, "duplicate": outcome.duplicate}
         )
 
     async def _handle(self, frame: Frame) -> None:
         ctx, who = self.ctx, self.who
         assert who is not None
         if isinstance(frame, Join):
-            outcome = await dialogs.operator_join(ctx, who, frame.dialog_id)
-            publish_all(ctx, outcome.events)
+            await dialogs.operator_join(ctx, who, frame.dialog_id)
             dialog_id, last_seq = frame.dialog_id, frame.last_seq
 
             async def joined(conn: Connection) -> None:
                 after = max(last_seq, conn.tracker.last(dialog_id)) if conn.tracker.knows(dialog_id) else last_seq
-                messages = await dialogs.load_messages(ctx, dialog_id, after)
+                messages = await dialogs.load_messages(ctx, dialog_id, after, audience=Audience.STAFF)
                 summary = (await dialogs.summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
                 await conn.send_now({"type": "joined", "dialog": summary, "messages": messages})
                 conn.tracker.start(dialog_id, max([after] + [m["seq"] for m in messages]))
@@ -158,17 +174,21 @@ class OperatorSession:
                 ctx.events.publish(visitor_topic(dialog.visitor_id, dialog.line_id), event)
                 ctx.events.publish(line_topic(dialog.line_id), event)
         elif isinstance(frame, Close):
-            outcome = await dialogs.close_dialog(ctx, who, frame.dialog_id)
-            publish_all(ctx, outcome.events)
-            self.conn.reply(
-                {
-                    "type": "ack",
-                    "ref": frame.ref,
-                    "dialog_id": frame.dialog_id,
-                    "seq": outcome.seq,
-                    "duplicate": outcome.duplicate,
-                }
-            )
+            self._ack(frame.ref, frame.dialog_id, await dialogs.close_dialog(ctx, who, frame.dialog_id))
+        elif isinstance(frame, OperatorNote):
+            text = clean_message_text(frame.text, ctx.settings.max_message_chars)
+            if isinstance(text, TextProblem):
+                raise InvalidInput(text.message, text.code)
+            outcome = await dialog_actions.add_note(ctx, who, frame.dialog_id, frame.client_msg_id, text)
+            self._ack(frame.client_msg_id, frame.dialog_id, outcome)
+        elif isinstance(frame, SetStatus):
+            outcome = await dialog_actions.set_status(ctx, who, frame.dialog_id, DialogStatus(frame.status))
+            self._ack(frame.ref, frame.dialog_id, outcome)
+        elif isinstance(frame, Leave):
+            self._ack(frame.ref, frame.dialog_id, await dialog_actions.leave(ctx, who, frame.dialog_id))
+        elif isinstance(frame, Assign):
+            outcome = await dialog_actions.assign(ctx, who, frame.dialog_id, frame.operator_id, frame.mode)
+            self._ack(frame.ref, frame.dialog_id, outcome)
         elif isinstance(frame, Auth):
             self.conn.reply({"type": "ack", "ref": None, "dialog_id": None, "seq": None, "duplicate": True})
         elif isinstance(frame, Ping):

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from widget_server.domain.origins import origin_allowed
+from widget_server.domain.visibility import Audience
 from widget_server.errors import Forbidden, InvalidInput, OpenlineError
 from widget_server.services import dialogs, lines, operators
 from widget_server.services.context import Context
@@ -146,20 +147,12 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-async def list_dialogs(request: Request) -> Response:
-    who = await _operator(request)
-    open_only = request.query_params.get("status", "open") != "all"
-    limit = _int_param(request, "limit", 100, 1, 500)
-    items = await dialogs.summaries(_ctx(request), line_ids=who.line_ids, open_only=open_only, limit=limit)
-    return json({"items": items})
-
-
 async def dialog_messages(request: Request) -> Response:
     who = await _operator(request)
     dialog_id = request.path_params["dialog_id"]
     await dialogs.check_operator_access(_ctx(request), who, dialog_id)
     after = _int_param(request, "after_seq", 0, 0, 2**31)
-    items = await dialogs.load_messages(_ctx(request), dialog_id, after)
+    items = await dialogs.load_messages(_ctx(request), dialog_id, after, audience=Audience.STAFF)
     return json({"items": items})
 
 
@@ -205,7 +198,6 @@ routes = [
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
-    Route("/api/dialogs", list_dialogs, methods=["GET"]),
     Route("/api/dialogs/{dialog_id:int}/messages", dialog_messages, methods=["GET"]),
     Route("/api/lines", list_lines, methods=["GET"]),
     Route("/api/lines", create_line, methods=["POST"]),

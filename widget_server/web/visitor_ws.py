@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text, single_line
+from widget_server.domain.visibility import Audience
 from widget_server.errors import Conflict, InvalidInput, NotFound, OpenlineError
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
@@ -79,7 +80,7 @@ class VisitorSession:
             self.dialog_id = dialog_id
 
     async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
-        payloads = await dialogs.load_messages(self.ctx, dialog_id, after, upto)
+        payloads = await dialogs.load_messages(self.ctx, dialog_id, after, upto, audience=Audience.VISITOR)
         return [Event.of(p).frame for p in payloads]
 
     async def run(self) -> None:
@@ -114,7 +115,10 @@ class VisitorSession:
                 url=single_line(hello.page.url, 2048) if hello.page.url else None,
                 title=single_line(hello.page.title, 300) if hello.page.title else None,
             )
-        who = await visitors.identify(ctx, hello.token, hello.lang, self.conn.websocket.headers.get("user-agent"))
+        headers = self.conn.websocket.headers
+        who = await visitors.identify(
+            ctx, hello.token, hello.lang, headers.get("user-agent"), visitors.location_from_headers(headers)
+        )
         self.visitor = who.visitor
         assert who.visitor.id is not None
         visitor_id = who.visitor.id
@@ -139,7 +143,11 @@ class VisitorSession:
                 shown, after = resume_dialog, hello.resume.last_seq  # type: ignore[union-attr]
                 if current is not None and current.id != resume_dialog.id:
                     shown, after = current, 0  # the client was showing an older dialog
-            messages = await dialogs.load_messages(ctx, shown.id, after) if shown and shown.id else []
+            messages = (
+                await dialogs.load_messages(ctx, shown.id, after, audience=Audience.VISITOR)
+                if shown and shown.id
+                else []
+            )
             await conn.send_now(
                 {
                     "type": "welcome",

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from widget_server.storage import fulltext
 from widget_server.storage.tables import metadata
 
 config = context.config
@@ -19,6 +20,8 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=fulltext.include_name,
+        include_object=fulltext.include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

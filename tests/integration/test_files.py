@@ -1,0 +1,142 @@
+"""Files: operators and visitors attach them; size limit and type allow-list; only the dialog's people fetch them."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def operator_upload(server, token, dialog_id, content, name, kind, cid):
+    with api(server, token) as client:
+        return client.post(
+            f"/api/dialogs/{dialog_id}/files",
+            params={"name": name, "client_msg_id": cid},
+            content=content,
+            headers={"content-type": kind},
+        )
+
+
+def visitor_upload(server, line_id, token, content, name, kind, cid, origin=None):
+    return httpx.post(
+        f"{server.url}/api/visitor/files",
+        params={"line": line_id, "name": name, "client_msg_id": cid},
+        content=content,
+        headers={
+            "content-type": kind,
+            "authorization": f"Bearer {token}",
+            "origin": origin or server.url,
+        },
+    )
+
+
+async def test_files_go_both_ways_as_previews_or_links_and_only_their_dialog_gets_them(server):
+    admin = login(server)
+    line = make_line(server, admin)
+    other_line = make_line(server, admin)
+    _, outsider = make_operator(server, admin, [other_line["id"]])
+    operator = await OperatorClient.connect(server, admin)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("Here is a photo of the damage"))["dialog_id"]
+
+    # The visitor attaches a picture from the widget (its own token, from the site's origin).
+    sent = visitor_upload(server, line["id"], visitor.token, PNG, "damage.png", "image/png", "visitor-file-01")
+    assert sent.status_code == 201, sent.text
+    assert sent.headers["access-control-allow-origin"] == server.url
+    assert sent.json()["dialog_id"] == dialog_id
+    got = await operator.expect("message", seq=sent.json()["seq"])
+    assert got["kind"] == "file" and got["text"] == "damage.png"
+    assert got["file"]["is_image"] is True and got["file"]["size"] == len(PNG)
+    echo = await visitor.expect("message", seq=sent.json()["seq"])
+    image = httpx.get(echo["file"]["url"])
+    assert image.status_code == 200 and image.content == PNG
+    assert image.headers["content-type"] == "image/png"
+    assert image.headers["content-disposition"].startswith("inline")
+    assert "sandbox" in image.headers["content-security-policy"]
+
+    # The operator answers with a document: a link, downloaded as an attachment.
+    doc = operator_upload(
+        server, admin, dialog_id, b"%PDF-1.4\n...", "Return label.pdf", "application/pdf", "op-file-001"
+    )
+    assert doc.status_code == 201, doc.text
+    link = (await visitor.expect("message", seq=doc.json()["seq"]))["file"]
+    assert link["is_image"] is False
+    download = httpx.get(link["url"])
+    assert download.status_code == 200 and download.headers["content-disposition"].startswith("attachment")
+    assert "Return%20label.pdf" in download.headers["content-disposition"]
+
+    # The same upload retried (same client_msg_id) is acknowledged again, not stored twice.
+    retry = operator_upload(
+        server, admin, dialog_id, b"%PDF-1.4\n...", "Return label.pdf", "application/pdf", "op-file-001"
+    )
+    assert retry.status_code == 200 and retry.json()["duplicate"] is True
+    assert retry.json()["seq"] == doc.json()["seq"]
+
+    # Without the signed link nobody gets the file; a tampered link neither.
+    parts = urlsplit(link["url"])
+    bare = f"{server.url}{parts.path}"
+    assert httpx.get(bare).status_code == 403
+    query = parse_qs(parts.query)
+    forged = f"{bare}?exp={int(query['exp'][0]) + 3600}&sig={query['sig'][0]}"
+    assert httpx.get(forged).status_code == 403
+    # An operator of the line may fetch by session; one of another line may not.
+    assert httpx.get(bare, headers={"Authorization": f"Bearer {admin}"}).status_code == 200
+    assert httpx.get(bare, headers={"Authorization": f"Bearer {outsider}"}).status_code == 403
+
+    # Another visitor's upload lands in their own dialog, never in this one.
+    stranger = await Visitor.connect(server, line=line["id"])
+    theirs = visitor_upload(server, line["id"], stranger.token, PNG, "mine.png", "image/png", "stranger-file-1")
+    assert theirs.status_code == 201 and theirs.json()["dialog_id"] != dialog_id
+    assert all(f.get("text") != "mine.png" for f in await visitor.quiet())
+    for client in (operator, visitor, stranger):
+        await client.close()
+
+
+async def test_uploads_are_checked_for_type_size_origin_and_identity(fresh_server):
+    fresh_server.overrides = {"max_upload_bytes": 2048, "upload_types": "image/png,text/plain"}
+    server = fresh_server.start()
+    admin = login(server)
+    line = make_line(server, admin)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("hi"))["dialog_id"]
+
+    too_big = operator_upload(server, admin, dialog_id, b"x" * 4096, "big.txt", "text/plain", "too-big-0001")
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "too_large"
+    html = operator_upload(
+        server, admin, dialog_id, b"<script>alert(1)</script>", "x.html", "text/html", "html-file-01"
+    )
+    assert html.status_code == 400 and html.json()["error"]["code"] == "type_not_allowed"
+    pdf = operator_upload(server, admin, dialog_id, b"%PDF-1.4", "a.pdf", "application/pdf", "pdf-file-001")
+    assert pdf.status_code == 400 and pdf.json()["error"]["code"] == "type_not_allowed"  # not on this allow-list
+    fake = operator_upload(server, admin, dialog_id, b"<html>", "cat.png", "image/png", "fake-png-001")
+    assert fake.status_code == 400 and fake.json()["error"]["code"] == "type_mismatch"
+    no_id = operator_upload(server, admin, dialog_id, b"hello", "a.txt", "text/plain", "x")
+    assert no_id.status_code == 400
+    # Nothing refused was kept on disk (only the staging area exists).
+    stored = [p for p in (server.data_dir / "uploads").rglob("*") if p.is_file()]
+    assert stored == []
+
+    wrong_site = visitor_upload(
+        server, line["id"], visitor.token, PNG[:100], "a.png", "image/png", "wrong-site-1", "https://evil.example"
+    )
+    assert wrong_site.status_code == 403 and wrong_site.json()["error"]["code"] == "origin_not_allowed"
+    nobody = visitor_upload(server, line["id"], "made-up-token", PNG[:100], "a.png", "image/png", "no-visitor-1")
+    assert nobody.status_code == 401
+    preflight = httpx.options(
+        f"{server.url}/api/visitor/files", params={"line": line["id"]}, headers={"origin": server.url}
+    )
+    assert preflight.status_code == 204
+    assert "authorization" in preflight.headers["access-control-allow-headers"]
+
+    # Links expire: FILE_LINK_TTL_HOURS later the visitor's link no longer works.
+    ok = visitor_upload(server, line["id"], visitor.token, PNG[:100], "a.png", "image/png", "expiring-01")
+    assert ok.status_code == 201
+    url = (await visitor.expect("message", seq=ok.json()["seq"]))["file"]["url"]
+    assert httpx.get(url).status_code == 200
+    server.clock.advance(31 * 24 * 3600)
+    assert httpx.get(url).status_code == 403
+    await visitor.close()

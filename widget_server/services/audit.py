@@ -1,0 +1,53 @@
+"""The audit log: what was done that cannot be undone, by whom, written in the same transaction as the deed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from widget_server.services.context import Context
+from widget_server.services.events import iso
+from widget_server.services.operators import OperatorIdentity
+from widget_server.storage.tables import AuditEntry
+
+
+async def record(
+    ctx: Context,
+    s: AsyncSession,
+    who: OperatorIdentity,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    details: dict[str, Any],
+) -> None:
+    s.add(
+        AuditEntry(
+            actor_id=who.id,
+            actor_email=who.email,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            details=details,
+            created_at=ctx.clock.now(),
+        )
+    )
+
+
+async def entries(ctx: Context, limit: int = 100) -> list[dict[str, Any]]:
+    async with ctx.db.read() as s:
+        rows = (
+            await s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))  # type: ignore[union-attr]
+        ).scalars()
+        return [
+            {
+                "id": e.id,
+                "actor": {"id": e.actor_id, "email": e.actor_email},
+                "action": e.action,
+                "entity": {"type": e.entity_type, "id": e.entity_id},
+                "details": e.details,
+                "created_at": iso(e.created_at),
+            }
+            for e in rows
+        ]

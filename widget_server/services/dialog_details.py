@@ -1,0 +1,75 @@
+"""The details panel of one dialog: the client, their profile on the channel, links, and the agenda items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from widget_server.domain.channels import CHANNELS
+from widget_server.domain.dialog_state import DialogStatus, manual_targets
+from widget_server.domain.permissions import Action, allowed
+from widget_server.domain.user_agent import describe_user_agent
+from widget_server.services import agenda, links
+from widget_server.services.context import Context
+from widget_server.services.dialogs import check_operator_access, summaries
+from widget_server.services.events import iso, visitor_display_name
+from widget_server.services.operators import OperatorIdentity
+from widget_server.storage.tables import CalendarEvent, Reminder, Task, Visitor
+
+
+async def details(ctx: Context, who: OperatorIdentity, dialog_id: int) -> dict[str, Any]:
+    dialog = await check_operator_access(ctx, who, dialog_id)
+    summary = (await summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
+    async with ctx.db.read() as s:
+        visitor = await s.get(Visitor, dialog.visitor_id)
+        linked = await links.links_of(s, dialog_id)
+        tasks = (await s.execute(select(Task).where(Task.dialog_id == dialog_id).order_by(Task.id))).scalars()  # type: ignore[arg-type]
+        events = (
+            await s.execute(
+                select(CalendarEvent).where(CalendarEvent.dialog_id == dialog_id).order_by(CalendarEvent.starts_at)  # type: ignore[arg-type]
+            )
+        ).scalars()
+        reminders = (
+            await s.execute(
+                select(Reminder)
+                .where(Reminder.dialog_id == dialog_id, Reminder.operator_id == who.id)  # type: ignore[arg-type]
+                .order_by(Reminder.remind_at)  # type: ignore[arg-type]
+            )
+        ).scalars()
+        task_list = [agenda.task_public(t, dialog.number) for t in tasks]
+        event_list = [agenda.event_public(e, dialog.number) for e in events]
+        reminder_list = [agenda.reminder_public(r, dialog.number) for r in reminders]
+    assert visitor is not None
+    return {
+        "dialog": summary,
+        "client": {
+            "visitor_id": visitor.id,
+            "name": visitor_display_name(dialog.visitor_id, visitor.name),
+            # Known once the CRM has them (a linked contact or lead); the website channel alone does not.
+            "email": None,
+            "phone": None,
+            "company": None,
+        },
+        "channel": {
+            "id": dialog.channel,
+            "label": CHANNELS.get(dialog.channel, dialog.channel),
+            "profile": {
+                "page_url": dialog.page_url,
+                "page_title": dialog.page_title,
+                "browser": describe_user_agent(visitor.user_agent),
+                "user_agent": visitor.user_agent,
+                "language": visitor.language,
+                "location": visitor.location,
+                "first_seen_at": iso(visitor.created_at),
+                "last_seen_at": iso(visitor.last_seen_at),
+            },
+        },
+        "links": linked,
+        "link_types": links.kinds(),
+        "tasks": task_list,
+        "events": event_list,
+        "reminders": reminder_list,
+        "status_targets": [t.value for t in manual_targets(DialogStatus(dialog.status))],
+        "can": {"delete": allowed(who.role, Action.DELETE_DIALOG)},
+    }

@@ -1,0 +1,79 @@
+"""Orders: the CRM record a shop talks about most. A chat is linked to one from the details panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from widget_server.errors import NotFound
+from widget_server.services.context import Context
+from widget_server.services.events import iso
+from widget_server.services.operators import OperatorIdentity
+from widget_server.storage.tables import Order
+
+ORDER_STATUSES = ("new", "paid", "shipped", "completed", "cancelled")
+
+
+def order_public(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "title": order.title,
+        "amount_minor": order.amount_minor,
+        "currency": order.currency,
+        "status": order.status,
+        "customer_name": order.customer_name,
+        "created_at": iso(order.created_at),
+        "updated_at": iso(order.updated_at),
+    }
+
+
+def order_title(order: Order) -> str:
+    return f"Order #{order.id}: {order.title}"
+
+
+async def create_order(
+    ctx: Context,
+    who: OperatorIdentity,
+    title: str,
+    amount_minor: int | None = None,
+    currency: str | None = None,
+    customer_name: str | None = None,
+    status: str = "new",
+) -> Order:
+    now = ctx.clock.now()
+    order = Order(
+        title=title.strip(),
+        amount_minor=amount_minor,
+        currency=currency.upper() if currency else None,
+        status=status,
+        customer_name=customer_name.strip() if customer_name else None,
+        created_by=who.id,
+        created_at=now,
+        updated_at=now,
+    )
+    async with ctx.db.write() as s:
+        s.add(order)
+    return order
+
+
+async def get_order(ctx: Context, order_id: int) -> Order:
+    async with ctx.db.read() as s:
+        order = await s.get(Order, order_id)
+    if order is None:
+        raise NotFound("No such order", "unknown_order")
+    return order
+
+
+async def find_orders(ctx: Context, q: str = "", limit: int = 20) -> list[Order]:
+    """Newest first; `q` is an order number ("12", "#12") or words of its title or customer."""
+    query = select(Order)
+    q = q.strip().lstrip("#")
+    if q:
+        pattern = f"%{q.lower()}%"
+        conditions = [func.lower(Order.title).like(pattern), func.lower(Order.customer_name).like(pattern)]
+        if q.isdigit() and len(q) < 10:
+            conditions.append(Order.id == int(q))  # type: ignore[arg-type]
+        query = query.where(or_(*conditions))
+    async with ctx.db.read() as s:
+        return list((await s.execute(query.order_by(Order.id.desc()).limit(limit))).scalars())  # type: ignore[union-attr]

@@ -1,0 +1,150 @@
+"""Files over HTTP: the visitor's upload from the widget, and downloads for visitors and operators.
+
+A download is allowed with a valid signed link (handed only to the visitor of the file's dialog and to the
+operators of its line; see `domain/signed_links.py`) or with an operator session on the file's line. Files are
+served with the type the server found in them, images inline and the rest as attachments, in a sandbox with no
+script: a file can never act as a page of this site.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from widget_server.domain import signed_links
+from widget_server.domain.file_types import IMAGE_TYPES
+from widget_server.domain.origins import origin_allowed
+from widget_server.errors import Forbidden, NotFound, OpenlineError, Unauthenticated
+from widget_server.services import dialogs, lines, operators, uploads, visitors
+from widget_server.services.dialogs import Page, publish_all
+from widget_server.storage.tables import Attachment, Dialog, OpenLine
+from widget_server.web.inbox_api import client_msg_id_param
+from widget_server.web.rest import _ctx, json
+from widget_server.web.session_cookie import request_token
+
+FILE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+    "Cache-Control": "private, max-age=3600",
+    # The widget shows images on the customer's site, another origin than ours.
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
+
+
+def _cors(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Methods": "POST",
+        "Access-Control-Allow-Headers": "authorization, content-type",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+def _error(exc: OpenlineError, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status, headers=headers)
+
+
+async def _visitor_line_origin(request: Request) -> tuple[str, OpenLine]:
+    ctx = _ctx(request)
+    line = await lines.get_line(ctx, request.query_params.get("line", ""))
+    origin = request.headers.get("origin") or ""
+    if not origin_allowed(origin, line.allowed_origins):
+        raise Forbidden("This site is not allowed to use this line", "origin_not_allowed")
+    return origin, line
+
+
+async def visitor_upload_preflight(request: Request) -> Response:
+    try:
+        origin, _ = await _visitor_line_origin(request)
+    except OpenlineError as exc:
+        return _error(exc)
+    return Response(status_code=204, headers=_cors(origin))
+
+
+async def visitor_upload(request: Request) -> Response:
+    """The widget attaches a file: `Authorization: Bearer <visitor token>`, the body is the file."""
+    ctx = _ctx(request)
+    try:
+        origin, line = await _visitor_line_origin(request)
+    except OpenlineError as exc:
+        return _error(exc)
+    headers = _cors(origin)
+    try:
+        token = request.headers.get("authorization", "")
+        visitor = await visitors.find_by_token(ctx, token[7:].strip()) if token.lower().startswith("bearer ") else None
+        if visitor is None:
+            raise Unauthenticated("Unknown visitor; reconnect the chat first")
+        client_msg_id = client_msg_id_param(request)
+        staged = await uploads.receive(
+            ctx, request.stream(), request.headers.get("content-type"), request.query_params.get("name", "")
+        )
+        try:
+            outcome = await dialogs.visitor_send(ctx, line, visitor, Page(), client_msg_id, staged.name, file=staged)
+        except BaseException:
+            await uploads.discard(ctx, staged)
+            raise
+        if outcome.duplicate:
+            await uploads.discard(ctx, staged)
+    except OpenlineError as exc:
+        return JSONResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status, headers=headers
+        )
+    publish_all(ctx, outcome.events)
+    body = {"ref": client_msg_id, "dialog_id": outcome.dialog.id, "seq": outcome.seq, "duplicate": outcome.duplicate}
+    response = json(body, 200 if outcome.duplicate else 201)
+    response.headers.update(headers)
+    return response
+
+
+async def download(request: Request) -> Response:
+    ctx = _ctx(request)
+    file_id = request.path_params["file_id"]
+    async with ctx.db.read() as s:
+        attachment = await s.get(Attachment, file_id)
+        dialog = await s.get(Dialog, attachment.dialog_id) if attachment else None
+    if not _signed(request, file_id) and not await _operator_may(request, dialog):
+        raise Forbidden("This link is not valid (or has expired); ask for the file again", "bad_link")
+    if attachment is None:
+        raise NotFound("The file was deleted", "file_gone")
+    store = uploads.file_store(ctx)
+    headers = dict(FILE_HEADERS)
+    disposition = "inline" if attachment.content_type in IMAGE_TYPES else "attachment"
+    path = store.local_path(attachment.storage_key)
+    if path is not None:
+        return FileResponse(
+            path,
+            media_type=attachment.content_type,
+            filename=attachment.name,
+            content_disposition_type=disposition,
+            headers=headers,
+        )
+    return StreamingResponse(store.read(attachment.storage_key), media_type=attachment.content_type, headers=headers)
+
+
+def _signed(request: Request, file_id: str) -> bool:
+    try:
+        expires = int(request.query_params.get("exp", ""))
+    except ValueError:
+        return False
+    signature = request.query_params.get("sig", "")
+    ctx = _ctx(request)
+    return signed_links.verify(ctx.settings.secret, file_id, expires, signature, ctx.clock.now())
+
+
+async def _operator_may(request: Request, dialog: Dialog | None) -> bool:
+    token = request_token(request)
+    if not token or dialog is None:
+        return False
+    try:
+        who = await operators.authenticate(_ctx(request), token)
+    except Unauthenticated:
+        return False
+    return dialog.line_id in who.line_ids
+
+
+routes = [
+    Route("/api/visitor/files", visitor_upload_preflight, methods=["OPTIONS"]),
+    Route("/api/visitor/files", visitor_upload, methods=["POST"]),
+    Route("/files/{file_id}/{name}", download, methods=["GET", "HEAD"]),
+]
