@@ -24,6 +24,8 @@ class OpenLine(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     greeting: str = Field(sa_column=Column(Text, nullable=False, server_default=""))
     language: str = Field(sa_column=Column(String(16), nullable=False, server_default="en"))
+    # IANA name; the line's e-mails show dates in it.
+    time_zone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False, server_default="UTC"))
     allowed_origins: list[str] = Field(sa_column=Column(JSON, nullable=False))
     secret: str = Field(sa_column=Column(String(128), nullable=False))
     settings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -37,6 +39,8 @@ class Visitor(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
     language: str | None = Field(default=None, sa_column=Column(String(35), nullable=True))
+    # Normalised (services/visitor_contacts.py); where transcripts and unread-message e-mails go.
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
     user_agent: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
     created_at: datetime = _utc()
     last_seen_at: datetime = _utc()
@@ -147,3 +151,68 @@ class Job(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _utc()
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class VisitorToken(SQLModel, table=True):
+    """A further token of a visitor: issued when an e-mail's link opens the conversation in another browser.
+
+    The visitor's first token (`visitors.token_hash`) stays valid, so the browser they left keeps working.
+    """
+
+    __tablename__ = "visitor_tokens"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    visitor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("visitors.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = _utc()
+
+
+class DialogMail(SQLModel, table=True):
+    """What the e-mail rules remember about a dialog (domain/unread_mail.py)."""
+
+    __tablename__ = "dialog_mail"
+
+    dialog_id: int = Field(sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="CASCADE"), primary_key=True))
+    # The last operator message an e-mail (unread notice or transcript) already told the visitor about.
+    notified_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # The visitor has no page of this dialog open since then (None: a page is open, or nothing is known).
+    page_closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The visitor left contacts in the offline form: the next answer goes out as "answer to your request".
+    offline_request_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The job that will send the unread-messages e-mail, if one is scheduled.
+    unread_job_key: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+
+
+class OutboxEmail(SQLModel, table=True):
+    """An e-mail to send, written in the same transaction as the change that caused it (mail/outbox.py).
+
+    `raw` is the complete message as it goes on the wire, rendered once: a retry sends the same bytes with the
+    same `Message-ID`. `dedupe_key` names the occasion ("unread:17:12"), so one occasion is one e-mail.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))  # transcript | unread | offline_answer
+    line_id: str = Field(sa_column=Column(String(64), ForeignKey("open_lines.id"), nullable=False, index=True))
+    dialog_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="SET NULL"), nullable=True)
+    )
+    to_addr: str = Field(sa_column=Column(String(254), nullable=False))
+    subject: str = Field(sa_column=Column(String(300), nullable=False))
+    language: str = Field(sa_column=Column(String(16), nullable=False))
+    message_id: str = Field(sa_column=Column(String(250), nullable=False, unique=True))
+    dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))  # pending | sending | sent | failed
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    next_attempt_at: datetime = _utc()
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    locked_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _utc()
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
