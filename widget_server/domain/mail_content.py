@@ -4,13 +4,10 @@ A visitor's e-mail only ever shows what the visitor could see in the widget: wri
 notices (`system`). Any other kind (an operator's internal note, say) is left out, so a kind added later stays
 private until it is listed here on purpose.
 
-Transcript limits (documented in docs/email.md):
-
-| limit | value | beyond it |
-|---|---|---|
-| messages in the body | `BODY_MAX_MESSAGES` (300) | the body shows the first ones and says how many more there are; the whole conversation is attached as `dialog-<number>.txt` |
-| characters in the body | `BODY_MAX_CHARS` (60,000) | the same |
-| characters in the attachment | `ATTACHMENT_MAX_CHARS` (2,000,000, about 2 MB) | the attachment ends with a note that it was cut |
+Transcript limits (documented in docs/email.md): the body holds at most `BODY_MAX_MESSAGES` (300) messages and
+`BODY_MAX_CHARS` (60,000) characters; beyond either, it shows the first ones and says how many more there are,
+and the whole conversation is attached as `dialog-<number>.txt`. The attachment holds at most
+`ATTACHMENT_MAX_CHARS` (2,000,000, about 2 MB) and then ends with a note that it was cut.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """What to do after an SMTP attempt failed: retry the queue, retry this e-mail later, or give up.
 
-| failure | verdict | why |
-|---|---|---|
-| no connection, timeout, disconnect, any error while greeting, STARTTLS or AUTH, a 421 reply | `RETRY_QUEUE` | the server (or our configuration of it) is at fault, not this e-mail: every e-mail waits, and they leave in order when it is back |
-| another 4xx reply to MAIL FROM, RCPT TO or DATA | `RETRY_MESSAGE` | this e-mail is refused for now (greylisting, mailbox full); the others go on |
-| a 5xx reply to MAIL FROM, RCPT TO or DATA | `FAILED` | refused for good; the server's reply is kept for the operators |
-| still transient after `GIVE_UP_AFTER` | `FAILED` | a queue must end somewhere; the last error is kept |
+- `RETRY_QUEUE`: no connection, a timeout, a disconnect, any error while greeting, in STARTTLS or AUTH, or a 421
+  reply. The server (or our configuration of it) is at fault, not this e-mail: every e-mail waits, and they leave
+  in order when it is back.
+- `RETRY_MESSAGE`: another 4xx reply to MAIL FROM, RCPT TO or DATA. This e-mail is refused for now (greylisting,
+  a full mailbox); the others go on.
+- `FAILED`: a 5xx reply to MAIL FROM, RCPT TO or DATA (refused for good; the server's reply is kept for the
+  operators), or still transient after `GIVE_UP_AFTER` (a queue must end somewhere; the last error is kept).
 
 Delays grow exponentially from `BASE_DELAY` to `MAX_DELAY`, with "equal jitter" (half fixed, half random) so
 that processes and restarts do not retry in lockstep. The random number is passed in.
@@ -44,8 +45,9 @@ def classify(phase: Phase, code: int | None) -> Verdict:
 def retry_delay(attempts: int, random_unit: float) -> timedelta:
     """The wait after the `attempts`-th failed try; `random_unit` is uniform in [0, 1)."""
     exponential = BASE_DELAY * (2 ** max(0, min(attempts - 1, 20)))
-    capped = min(exponential, MAX_DELAY)
-    return capped / 2 + capped / 2 * random_unit
+    capped: timedelta = min(exponential, MAX_DELAY)
+    half: timedelta = capped / 2
+    return half + half * random_unit
 
 
 def gives_up(first_attempt_at: datetime | None, now: datetime) -> bool:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from widget_server.jobs.runner import Handler
+from widget_server.services import conversation_mail
 
 
 def default_handlers() -> dict[str, Handler]:
-    return {}
+    return {
+        conversation_mail.UNREAD_JOB: conversation_mail.send_unread,
+    }

@@ -42,6 +42,8 @@ class Hello(Frame):
     page: PageIn | None = None
     lang: Annotated[str, StringConstraints(max_length=35)] | None = None
     resume: ResumeIn | None = None
+    # The token of an e-mail's link back to a conversation (`#openline=<token>` on the page's URL).
+    link: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class Open(Frame):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
 from widget_server.errors import Conflict, Forbidden
 from widget_server.i18n import gettext
+from widget_server.services import conversation_mail
 from widget_server.services.context import Context
 from widget_server.services.events import (
     Event,
@@ -113,6 +114,17 @@ async def _append(
 def _message_event(dialog: Dialog, message: Message, author_name: str | None) -> tuple[tuple[str, ...], Event]:
     topics = (line_topic(dialog.line_id), visitor_topic(dialog.visitor_id, dialog.line_id))
     return topics, Event.of(message_payload(message, author_name), message.dialog_id, message.seq)
+
+
+async def add_system_message(
+    ctx: Context, s: AsyncSession, dialog_id: int, code: str, text: str
+) -> list[tuple[tuple[str, ...], Event]]:
+    """A notice in the dialog (e.g. `transcript_sent`) in the caller's transaction; returns its event."""
+    dialog = await _lock_dialog(s, dialog_id)
+    if dialog is None:
+        return []
+    notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code=code)
+    return [_message_event(dialog, notice, None)]
 
 
 async def _line_language(s: AsyncSession, dialog: Dialog) -> str:
@@ -282,6 +294,7 @@ async def operator_send(ctx: Context, who: OperatorIdentity, dialog_id: int, cli
         message = await _append(ctx, s, dialog, Author("operator", who.name, who.id), text, client_msg_id=client_msg_id)
         outcome.events.append(_message_event(dialog, message, who.name))
         outcome.seq = message.seq
+        await conversation_mail.on_operator_message(ctx, s, dialog)
     if assigned:
         outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome
@@ -303,6 +316,7 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
         notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
         outcome.events.append(_message_event(dialog, notice, None))
         outcome.seq = notice.seq
+        await conversation_mail.on_dialog_closed(ctx, s, dialog)
     outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome
 
@@ -317,6 +331,9 @@ async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | 
             .values({column: seq})
         )
         moved = result.rowcount > 0  # type: ignore[attr-defined]
+        if moved and by == "visitor":
+            assert dialog.id is not None
+            await conversation_mail.on_visitor_seen(ctx, s, dialog.id)
     if not moved:
         return None
     return Event.of({"type": "seen", "dialog_id": dialog.id, "by": by, "seq": seq})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
-from widget_server.storage.tables import Visitor
+from widget_server.storage.tables import Visitor, VisitorToken
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,21 @@ class Identified:
     token_was_invalid: bool
 
 
+async def visitor_for_token(s: AsyncSession, token: str) -> Visitor | None:
+    """The visitor holding this token: their first one, or one issued later by an e-mail's link."""
+    hashed = token_hash(token)
+    visitor = (await s.execute(select(Visitor).where(Visitor.token_hash == hashed))).scalar_one_or_none()
+    if visitor is None:
+        extra = await s.get(VisitorToken, hashed)
+        visitor = await s.get(Visitor, extra.visitor_id) if extra is not None else None
+    return visitor
+
+
 async def identify(ctx: Context, token: str | None, language: str | None, user_agent: str | None) -> Identified:
     now = ctx.clock.now()
     if token:
         async with ctx.db.write() as s:
-            visitor = (
-                await s.execute(select(Visitor).where(Visitor.token_hash == token_hash(token)))
-            ).scalar_one_or_none()
+            visitor = await visitor_for_token(s, token)
             if visitor is not None:
                 visitor.last_seen_at = now
                 if language:

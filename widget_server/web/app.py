@@ -15,7 +15,10 @@ from widget_server.config import Settings
 from widget_server.errors import OpenlineError
 from widget_server.jobs.registry import default_handlers
 from widget_server.jobs.runner import Handler, JobRunner
+from widget_server.mail.sender import OutboxSender
 from widget_server.realtime.bus import Bus, make_bus
+from widget_server.realtime.visitor_pages import VisitorPages
+from widget_server.services import mail_outcomes
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
 from widget_server.web import pages, rest
@@ -58,14 +61,18 @@ def create_app(
     ctx = Context(settings=settings, db=database, events=the_bus, clock=clock or SystemClock())
     runner = JobRunner(ctx, default_handlers() if job_handlers is None else job_handlers)
     ctx.kick_jobs = runner.kick
+    # Sends the outbox when an SMTP server is configured; without one, e-mails wait there for operators to read.
+    mail_sender = OutboxSender(ctx, on_sent=mail_outcomes.on_email_sent, on_failed=mail_outcomes.on_email_failed)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await the_bus.start()
         runner.start()
+        mail_sender.start()
         try:
             yield
         finally:
+            await mail_sender.stop()
             await runner.stop()
             await the_bus.stop()
             await database.dispose()
@@ -84,4 +91,6 @@ def create_app(
     app.state.ctx = ctx
     app.state.bus = the_bus
     app.state.jobs = runner
+    app.state.mail_sender = mail_sender
+    app.state.visitor_pages = VisitorPages()
     return app

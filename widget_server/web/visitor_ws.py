@@ -23,7 +23,8 @@ from widget_server.realtime.frames import (
     VisitorSend,
     VisitorTyping,
 )
-from widget_server.services import dialogs, lines, visitors
+from widget_server.realtime.visitor_pages import VisitorPages
+from widget_server.services import conversation_mail, dialogs, lines, resume_links, visitors
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.services.events import Event, line_topic, visitor_topic
@@ -59,6 +60,7 @@ async def visitor_socket(websocket: WebSocket) -> None:
         await session.run()
     finally:
         await session.conn.cleanup()
+        await session.left_page()
 
 
 class VisitorSession:
@@ -72,6 +74,18 @@ class VisitorSession:
         self.visitor: Visitor | None = None
         self.dialog_id: int | None = None
         self.page = Page()
+        self.pages: VisitorPages = websocket.app.state.visitor_pages
+        self.page_counted = False
+
+    async def left_page(self) -> None:
+        """The page went away: when it was the visitor's last one, the unread e-mail need not wait a minute."""
+        if not self.page_counted or self.visitor is None or self.visitor.id is None:
+            return
+        if self.pages.closed(self.visitor.id, self.line.id):
+            try:
+                await conversation_mail.on_visitor_left_page(self.ctx, self.visitor.id, self.line.id)
+            except Exception:
+                log.exception("recording that a visitor left failed")
 
     def _note_dialog(self, dialog_id: int) -> None:
         # Another tab may have started a newer dialog; typing and seen follow the newest one.
@@ -114,12 +128,24 @@ class VisitorSession:
                 url=single_line(hello.page.url, 2048) if hello.page.url else None,
                 title=single_line(hello.page.title, 300) if hello.page.title else None,
             )
-        who = await visitors.identify(ctx, hello.token, hello.lang, self.conn.websocket.headers.get("user-agent"))
+        linked: resume_links.FollowedLink | None = None
+        if hello.link:
+            try:
+                linked = await resume_links.follow_link(ctx, self.line, hello.link, hello.token, hello.lang)
+            except OpenlineError as exc:
+                self.conn.error(exc)
+        if linked is not None:
+            who = linked.who
+        else:
+            who = await visitors.identify(ctx, hello.token, hello.lang, self.conn.websocket.headers.get("user-agent"))
         self.visitor = who.visitor
         assert who.visitor.id is not None
         visitor_id = who.visitor.id
         if who.token_was_invalid:
             self.conn.error(InvalidInput("This visitor token is unknown; a new one was issued", "invalid_token"))
+        self.pages.opened(visitor_id, self.line.id)
+        self.page_counted = True
+        await conversation_mail.on_visitor_returned(ctx, visitor_id, self.line.id)
 
         resume_dialog: Dialog | None = None
         if hello.resume is not None and not who.is_new:
@@ -139,6 +165,8 @@ class VisitorSession:
                 shown, after = resume_dialog, hello.resume.last_seq  # type: ignore[union-attr]
                 if current is not None and current.id != resume_dialog.id:
                     shown, after = current, 0  # the client was showing an older dialog
+            if linked is not None and (shown is None or shown.id != linked.dialog.id):
+                shown, after = linked.dialog, 0  # the e-mail's link names the dialog to show
             messages = await dialogs.load_messages(ctx, shown.id, after) if shown and shown.id else []
             await conn.send_now(
                 {
@@ -148,6 +176,7 @@ class VisitorSession:
                     "dialog": await dialogs.visitor_view(ctx, shown) if shown else None,
                     "messages": messages,
                     "resumed": resume_dialog is not None and shown is resume_dialog,
+                    **({"opened_by_link": True} if linked is not None else {}),
                 }
             )
             if shown is not None and shown.id is not None:
