@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 from widget_server.domain.text import single_line
 from widget_server.mail.addresses import address_domain
@@ -44,8 +45,11 @@ class Envelope:
 
 
 def new_message_id(kind: str, sender: str) -> str:
-    """`<random.openline.kind@domain>`: made once, when the e-mail is queued, and kept through every retry."""
-    return make_msgid(idstring=f"openline.{kind}", domain=address_domain(sender))
+    """`<random.kind@domain>`: made once, when the e-mail is queued, and kept through every retry.
+
+    Short enough that the header is never folded (some tools compare Message-IDs as raw strings).
+    """
+    return f"<{secrets.token_hex(12)}.{kind}@{address_domain(sender)}>"
 
 
 def dialog_thread_id(secret: bytes, dialog_id: int, sender: str) -> str:

@@ -25,6 +25,7 @@ from widget_server.domain.mail_content import (
 )
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.resume_link import make_resume_token
+from widget_server.domain.text import single_line
 from widget_server.domain.unread_mail import UnreadMail
 from widget_server.i18n import gettext, normalize_language
 from widget_server.mail import outbox
@@ -58,13 +59,15 @@ async def load_dialog(s: AsyncSession, dialog_id: int, after_seq: int = 0) -> Di
         .where(Message.dialog_id == dialog_id, Message.seq > after_seq)  # type: ignore[arg-type]
         .order_by(Message.seq)  # type: ignore[arg-type]
     )
-    names = {"bot": line.name, "visitor": visitor.name}
+    names = {"bot": single_line(line.name, 200), "visitor": visitor.name and single_line(visitor.name, 200)}
     messages = [
         MailMessage(
             seq=m.seq,
             kind=m.kind,
             author_type=m.author_type,
-            author_name=operator_name if m.author_type == "operator" else names.get(m.author_type),
+            author_name=single_line(operator_name or "", 200) or None
+            if m.author_type == "operator"
+            else names.get(m.author_type),
             text=m.body,
             created_at=m.created_at,
         )
@@ -114,10 +117,11 @@ def _envelope(
 
 
 def _common(data: DialogData) -> dict[str, object]:
+    # Names are shown on one line: whatever an administrator or a form let through, a name never breaks the layout.
     return {
-        "line_name": data.line.name,
+        "line_name": single_line(data.line.name, 200),
         "number": data.dialog.number,
-        "visitor_name": data.visitor.name,
+        "visitor_name": single_line(data.visitor.name, 200) if data.visitor.name else None,
     }
 
 
@@ -137,7 +141,9 @@ async def queue_transcript(
     attachments: list[Attachment] = []
     filename = f"dialog-{data.dialog.number}.txt"
     if cut.needs_attachment:
-        everything = render_part("_messages.txt", lang, tz, messages=visible(data.messages), line_name=line.name)
+        everything = render_part(
+            "_messages.txt", lang, tz, messages=visible(data.messages), line_name=single_line(line.name, 200)
+        )
         if len(everything) > ATTACHMENT_MAX_CHARS:
             note = gettext(lang, "[The conversation is longer; this copy was cut.]")
             everything = everything[:ATTACHMENT_MAX_CHARS] + "\n\n" + note + "\n"

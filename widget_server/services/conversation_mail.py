@@ -231,6 +231,10 @@ async def request_transcript(ctx: Context, dialog_id: int, email: str | None = N
             ctx, s, dialog_id, visitor.email, f"transcript:{dialog_id}:{dialog.last_seq}:{visitor.email}"
         )
         assert queued is not None
+        # The transcript holds every answer so far: an unread-messages e-mail about them would repeat it.
+        row = await _mail_row(s, dialog_id)
+        row.notified_seq = max(row.notified_seq, dialog.last_seq)
+        await _reschedule(ctx, s, dialog, row)
         return queued[0]
 
 

@@ -21,7 +21,7 @@ from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import mail_outcomes
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
-from widget_server.web import pages, rest
+from widget_server.web import mail_api, pages, rest
 from widget_server.web.operator_ws import operator_socket
 from widget_server.web.visitor_ws import visitor_socket
 
@@ -81,6 +81,7 @@ def create_app(
         routes=[
             *pages.routes,
             *rest.routes,
+            *mail_api.routes,
             WebSocketRoute("/ws/visitor", visitor_socket),
             WebSocketRoute("/ws/operator", operator_socket),
         ],

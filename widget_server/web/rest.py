@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from widget_server.domain.origins import origin_allowed
 from widget_server.errors import Forbidden, InvalidInput, OpenlineError
+from widget_server.mail.render import valid_time_zone
 from widget_server.services import dialogs, lines, operators
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
@@ -32,11 +33,21 @@ class LoginIn(Body):
 Origin = Annotated[str, StringConstraints(max_length=300)]
 
 
+def _time_zone(value: str) -> str:
+    if not valid_time_zone(value):
+        raise ValueError("not an IANA time zone such as Europe/Madrid")
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
+
+
 class LineIn(Body):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
     greeting: Annotated[str, StringConstraints(max_length=2000)] = ""
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+    time_zone: TimeZone = "UTC"
     id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
@@ -45,6 +56,7 @@ class LinePatch(Body):
     allowed_origins: list[Origin] | None = Field(None, max_length=50)
     greeting: Annotated[str, StringConstraints(max_length=2000)] | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = None
+    time_zone: TimeZone | None = None
 
 
 class OperatorIn(Body):
@@ -173,7 +185,7 @@ async def create_line(request: Request) -> Response:
     who = await _admin(request)
     body = await _body(request, LineIn)
     line = await lines.create_line(
-        _ctx(request), body.name, body.allowed_origins, body.greeting, body.language, body.id
+        _ctx(request), body.name, body.allowed_origins, body.greeting, body.language, body.id, time_zone=body.time_zone
     )
     assert who.id is not None
     await lines.add_operator_to_line(_ctx(request), who.id, line.id)
