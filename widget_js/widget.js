@@ -19,6 +19,15 @@
   const WS_URL = BASE.replace(/^http/, 'ws') + '/ws/visitor?line=' + encodeURIComponent(LINE);
   const KEY = `openline:${LINE}:`;
 
+  // An e-mail's link back to a conversation ends in `#openline=<token>` (docs/protocol.md, `hello.link`). It is
+  // read once and taken out of the address bar, so that a reload, a bookmark or a shared URL does not carry it on.
+  const LINK = (() => {
+    const m = /(?:^#|&)openline=([0-9A-Za-z._-]{1,200})/.exec(location.hash);
+    if (!m) return null;
+    try { history.replaceState(history.state, '', location.href.replace(/#.*$/, '')); } catch { /* sandboxed */ }
+    return m[1];
+  })();
+
   const PING_MS = 25000;
   const STALE_MS = 65000;         // no frame at all for this long (two pings unanswered): the socket is dead
   const TYPING_EVERY_MS = 2000;
@@ -56,6 +65,7 @@
   const state = {
     ws: null, connected: false, everConnected: false, attempt: 0, retryTimer: 0, pingTimer: 0, lastFrameAt: 0,
     token: store.get('token', true),
+    link: LINK,          // sent with the first hello only
     lineName: '',
     dialog: null,        // {id, number, status, operator, ...} of the dialog shown
     lastSeq: 0,          // highest seq rendered for state.dialog: never render a seq twice
@@ -554,6 +564,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
         page: { url: location.href.slice(0, 2048), title: document.title.slice(0, 300) },
         lang: navigator.language,
         ...(state.dialog ? { resume: { dialog_id: state.dialog.id, last_seq: state.lastSeq } } : {}),
+        ...(state.link ? { link: state.link } : {}),
       });
     };
     ws.onmessage = (e) => {
@@ -633,6 +644,8 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     // Whatever was not acknowledged is sent again with the same client_msg_id: the server stores it once.
     for (const entry of state.pending.values()) if (entry.status === 'pending') transmit(entry);
     startPing();
+    state.link = null;
+    if (f.opened_by_link) openWindow(); // the visitor came from the e-mail to read and answer
     ensureDialog();
     markSeen();
     updateUnread();
