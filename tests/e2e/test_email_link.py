@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.clients import OperatorClient, api, login
-from tests.support.live_server import LiveServer
+from tests.support.clients import OperatorClient, Visitor, api, login
+from tests.support.live_server import ADMIN_EMAIL, ADMIN_PASSWORD, LiveServer
 from tests.support.services import run_async
 from tests.support.smtp import MailSink
 from widget_server.clock import FakeClock
@@ -103,3 +103,34 @@ def test_the_link_in_an_unread_email_reopens_the_widget_on_that_dialog(mail_live
     ).json()["items"]
     assert messages[-1]["text"] == "Great, thank you!"
     second.close()
+
+
+def test_without_smtp_operators_read_held_emails_in_the_console_outbox(live, browser, shots):
+    """`make run` has no SMTP server: e-mails wait in the outbox, and the console shows them."""
+    token = login(live)
+
+    async def visitor_asks() -> int:
+        visitor = await Visitor.connect(live, line="demo")
+        ack = await visitor.say("Please send me this conversation.")
+        await visitor.close()
+        return int(ack["dialog_id"])
+
+    dialog_id = run_async(visitor_asks())
+    with api(live, token) as client:
+        client.post(f"/api/dialogs/{dialog_id}/transcript", json={"email": "held@example.com"}).raise_for_status()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live.url}/console")
+    page.locator("#login-email").fill(ADMIN_EMAIL)
+    page.locator("#login-password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Outbox").click()
+    expect(page.locator("#ob-held")).to_be_visible()
+    row = page.locator("#ob-rows tr", has_text="held@example.com").first
+    expect(row.locator(".ob-pill")).to_have_text("Held (no SMTP)")
+    row.click()
+    expect(page.locator("#ob-text")).to_contain_text("Please send me this conversation.")
+    expect(page.locator("#ob-subject")).to_have_text(re.compile(r"^Your conversation with Demo shop \(dialog #\d+\)$"))
+    page.screenshot(path=str(shots / "console-outbox.png"))
+    context.close()

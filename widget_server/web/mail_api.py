@@ -8,13 +8,14 @@ from typing import Annotated
 from pydantic import StringConstraints
 from sqlalchemy import update
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from widget_server.errors import Conflict, InvalidInput, NotFound
 from widget_server.mail import outbox
 from widget_server.services import conversation_mail, dialogs, visitor_contacts
 from widget_server.storage.tables import OutboxEmail
+from widget_server.web.pages import CONSOLE_CSP, STATIC
 from widget_server.web.rest import Body, _admin, _body, _ctx, _int_param, _operator, json
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
@@ -97,7 +98,13 @@ async def send_transcript(request: Request) -> Response:
     return json(outbox.summary(email, _smtp_configured(request)), 202)
 
 
+async def outbox_page(_: Request) -> Response:
+    """The console's Outbox page (static; it reads the API above with the console's session)."""
+    return FileResponse(STATIC / "outbox.html", headers={"Content-Security-Policy": CONSOLE_CSP})
+
+
 routes = [
+    Route("/console/outbox", outbox_page, methods=["GET"]),
     Route("/api/outbox", list_outbox, methods=["GET"]),
     Route("/api/outbox/{email_id:int}", get_outbox_email, methods=["GET"]),
     Route("/api/outbox/{email_id:int}/retry", retry_outbox_email, methods=["POST"]),
