@@ -37,19 +37,24 @@
   const MAX_FRAME_BYTES = 16 * 1024 - 256; // the server closes the socket (1009) above 16 KiB: never send that
   const HISTORY_KEEP = 100;
 
-  const T = {
+  // The widget's texts in English; the server sends them in the line's language (`welcome.line.strings`, see
+  // docs/protocol.md), kept for the next page so it starts in that language too. `{name}` fields are filled in.
+  const TEXTS = {
     open: 'Open chat', close: 'Close chat', message: 'Message', send: 'Send', chat: 'Chat',
-    connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: (name) => `${name} is typing…`,
-    dialog: (n) => `Dialog #${n}`, finished: 'The dialog is finished. Write to start a new one.',
-    notSent: 'Not sent.', retry: 'Retry', unread: (n) => `${n} unread message${n === 1 ? '' : 's'}`,
+    connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: '{name} is typing…',
+    dialog: 'Dialog #{number}', finished: 'The dialog is finished. Write to start a new one.',
+    not_sent: 'Not sent.', retry: 'Retry', retry_label: 'Retry sending', unread: 'Unread messages: {count}',
     operator: 'Operator',
+    error_too_long: 'This message is too long.',
+    error_rate_limited: 'You are sending messages too fast. Please wait a moment.',
+    error_internal: 'Something went wrong. Please try again.',
+    error_invalid: 'The message could not be sent.',
   };
-  const ERRORS = {
-    too_long: 'This message is too long.',
-    rate_limited: 'You are sending messages too fast. Please wait a moment.',
-    internal: 'Something went wrong. Please try again.',
-    invalid: 'The message could not be sent.',
-  };
+  let strings = {};
+  function t(key, values) {
+    const text = typeof strings[key] === 'string' ? strings[key] : TEXTS[key] || key;
+    return values ? text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all)) : text;
+  }
 
   // ---- storage: localStorage may throw (privacy modes, quota); the widget then just works without it ----
   const store = {
@@ -61,6 +66,7 @@
     },
     remove(name) { try { localStorage.removeItem(KEY + name); } catch { /* ignore */ } },
   };
+  strings = store.get('strings') || {};
 
   const state = {
     ws: null, connected: false, everConnected: false, attempt: 0, retryTimer: 0, pingTimer: 0, lastFrameAt: 0,
@@ -172,23 +178,23 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     u.badgeText = h('span', { class: 'ol-vh', id: 'ol-unread-text' });
     u.badge = h('span', { class: 'ol-badge', 'aria-hidden': 'true', hidden: '' });
     u.launcher = h('button', {
-      type: 'button', class: 'ol-launcher', 'aria-label': T.open, 'aria-expanded': 'false',
+      type: 'button', class: 'ol-launcher', 'aria-label': t('open'), 'aria-expanded': 'false',
       'aria-controls': 'ol-window', 'aria-describedby': 'ol-unread-text',
     }, chatIcon(), u.badge);
-    u.title = h('div', { class: 'ol-title', id: 'ol-title', text: T.chat });
+    u.title = h('div', { class: 'ol-title', id: 'ol-title', text: t('chat') });
     u.number = h('span', { class: 'ol-dialog-number', hidden: '' });
     u.operator = h('span', { class: 'ol-operator' });
-    u.close = h('button', { type: 'button', class: 'ol-close', 'aria-label': T.close, text: '×' });
+    u.close = h('button', { type: 'button', class: 'ol-close', 'aria-label': t('close'), text: '×' });
     u.status = h('div', { class: 'ol-status', role: 'status', hidden: '' });
     u.messages = h('div', { class: 'ol-messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'ol-title' });
-    u.finished = h('div', { class: 'ol-finished', hidden: '', text: T.finished });
+    u.finished = h('div', { class: 'ol-finished', hidden: '', text: t('finished') });
     u.typing = h('div', { class: 'ol-typing', 'aria-live': 'polite', hidden: '' });
     u.notice = h('div', { class: 'ol-notice', role: 'status', hidden: '' });
     u.input = h('textarea', { class: 'ol-input', id: 'ol-input', rows: '1', autocomplete: 'off' });
-    u.send = h('button', { type: 'submit', class: 'ol-send', text: T.send });
+    u.send = h('button', { type: 'submit', class: 'ol-send', text: t('send') });
     u.form = h('form', { class: 'ol-composer', novalidate: '' },
-      h('label', { class: 'ol-vh', for: 'ol-input', text: T.message }), u.input, u.send);
-    u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': T.chat, hidden: '' },
+      (u.label = h('label', { class: 'ol-vh', for: 'ol-input', text: t('message') })), u.input, u.send);
+    u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': t('chat'), hidden: '' },
       h('div', { class: 'ol-header' }, h('div', { class: 'ol-titles' }, u.title,
         h('div', { class: 'ol-sub' }, u.number, u.operator)), u.close),
       u.status, u.messages, u.finished, u.typing, u.notice, u.form);
@@ -282,17 +288,30 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 
   function renderHeader() {
     const d = state.dialog;
-    ui.title.textContent = state.lineName || T.chat;
-    ui.window.setAttribute('aria-label', state.lineName || T.chat);
+    ui.title.textContent = state.lineName || t('chat');
+    ui.window.setAttribute('aria-label', state.lineName || t('chat'));
     ui.number.hidden = !(d && d.number);
-    ui.number.textContent = d && d.number ? T.dialog(d.number) : '';
+    ui.number.textContent = d && d.number ? t('dialog', { number: d.number }) : '';
     ui.operator.textContent = (d && d.operator && d.operator.name) || '';
     ui.finished.hidden = !(d && d.status === 'finished');
   }
 
+  // The line's language arrived: the texts drawn before it follow.
+  function applyStrings(received) {
+    strings = received;
+    store.set('strings', received);
+    ui.launcher.setAttribute('aria-label', t('open'));
+    ui.close.setAttribute('aria-label', t('close'));
+    ui.label.textContent = t('message');
+    ui.send.textContent = t('send');
+    ui.finished.textContent = t('finished');
+    renderHeader();
+    updateUnread();
+  }
+
   function renderStatus() {
     ui.status.hidden = state.connected;
-    ui.status.textContent = state.everConnected || state.attempt > 1 ? T.reconnecting : T.connecting;
+    ui.status.textContent = state.everConnected || state.attempt > 1 ? t('reconnecting') : t('connecting');
   }
 
   function showNotice(text) {
@@ -434,7 +453,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       : state.shown.filter((m) => ['operator', 'bot'].includes(authorType(m)) && m.seq > state.seenUpTo).length;
     ui.badge.hidden = count === 0;
     ui.badge.textContent = count > 99 ? '99+' : String(count);
-    ui.badgeText.textContent = count ? T.unread(count) : '';
+    ui.badgeText.textContent = count ? t('unread', { count }) : '';
     if (count !== state.unread) { state.unread = count; emit('unread', count); }
   }
 
@@ -467,7 +486,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     // A frame over the server's limit would get the socket closed and then be re-sent forever.
     if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
       markFailed(entry);
-      return showNotice(ERRORS.too_long);
+      return showNotice(t('error_too_long'));
     }
     entry.status = 'pending';
     sendFrame(frame); // offline: kept in state.pending and sent after the next welcome
@@ -480,7 +499,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     el.classList.remove('ol-pending', 'ol-local');
     el.classList.add('ol-failed');
     if (el.querySelector('.ol-fail')) return;
-    const retry = h('button', { type: 'button', class: 'ol-retry', text: T.retry, 'aria-label': 'Retry sending' });
+    const retry = h('button', { type: 'button', class: 'ol-retry', text: t('retry'), 'aria-label': t('retry_label') });
     retry.addEventListener('click', () => {
       el.querySelector('.ol-fail')?.remove();
       el.classList.remove('ol-failed');
@@ -489,7 +508,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       transmit(entry);
       ui.input.focus();
     });
-    el.append(h('div', { class: 'ol-fail' }, T.notSent, retry));
+    el.append(h('div', { class: 'ol-fail' }, t('not_sent'), retry));
   }
 
   function onAck(f) {
@@ -533,7 +552,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   function onPeerTyping(f) {
     if (f.from === 'visitor' || (state.dialog && f.dialog_id && f.dialog_id !== state.dialog.id)) return;
     if (!f.active) return hidePeerTyping();
-    ui.typing.textContent = T.typing(f.name || T.operator);
+    ui.typing.textContent = t('typing', { name: f.name || t('operator') });
     ui.typing.hidden = false;
     clearTimeout(state.peerTypingTimer);
     state.peerTypingTimer = setTimeout(hidePeerTyping, PEER_TYPING_MS);
@@ -633,6 +652,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       store.set('token', state.token, true);
     }
     if (f.line && f.line.name) state.lineName = f.line.name;
+    if (f.line && f.line.strings && typeof f.line.strings === 'object') applyStrings(f.line.strings);
     // A resumed dialog gets only the missed messages: append them. Otherwise the list is replaced.
     const resumed = f.resumed !== false && f.dialog && state.dialog && f.dialog.id === state.dialog.id;
     if (!resumed) clearDialog();
@@ -670,7 +690,8 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   function onError(f) {
     const entry = f.ref && state.pending.get(f.ref);
     if (entry) markFailed(entry);
-    const text = ERRORS[f.code] || (entry ? ERRORS.invalid : null);
+    const known = ['too_long', 'rate_limited', 'internal', 'invalid'];
+    const text = known.includes(f.code) ? t(`error_${f.code}`) : entry ? t('error_invalid') : null;
     if (text) showNotice(text); // others (invalid_token, forbidden...) are handled by the welcome that follows
   }
 

@@ -134,3 +134,25 @@ def test_without_smtp_operators_read_held_emails_in_the_console_outbox(live, bro
     expect(page.locator("#ob-subject")).to_have_text(re.compile(r"^Your conversation with Demo shop \(dialog #\d+\)$"))
     page.screenshot(path=str(shots / "console-outbox.png"))
     context.close()
+
+
+def test_the_widget_speaks_the_lines_language(mail_live, browser, shots):
+    server, _ = mail_live
+    token = login(server)
+    with api(server, token) as client:
+        client.patch("/api/lines/demo", json={"language": "ru"}).raise_for_status()
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(f"{server.url}/demo")
+        page.get_by_role("button", name="Открыть чат").click()
+        widget = page.locator("#openline-widget")
+        expect(widget.get_by_role("button", name="Отправить")).to_be_visible()
+        expect(widget.locator(".ol-dialog-number")).to_have_text(re.compile(r"^Диалог №\d+$"))
+        expect(widget.get_by_role("button", name="Закрыть чат")).to_be_visible()
+        expect(widget.get_by_label("Сообщение")).to_be_focused()
+        page.screenshot(path=str(shots / "widget-russian.png"))
+        context.close()
+    finally:
+        with api(server, token) as client:
+            client.patch("/api/lines/demo", json={"language": "en"}).raise_for_status()

@@ -351,3 +351,17 @@ async def test_operators_read_the_outbox_and_only_their_lines(server, sink, toke
         assert other.put(f"/api/dialogs/{dialog_id}/visitor-email", json={"email": email}).status_code == 403
     await visitor.close()
     await operator.close()
+
+
+async def test_the_widget_texts_come_in_the_lines_language(server, token):
+    line_id = make_line(server, token, language="uk")["id"]
+    visitor = await Visitor.connect(server, line=line_id)
+    strings = visitor.welcome["line"]["strings"]
+    assert strings["send"] == "Надіслати" and strings["typing"] == "{name} друкує…"
+    with api(server, token) as client:
+        client.patch(f"/api/lines/{line_id}", json={"language": "es"}).raise_for_status()
+        assert client.patch(f"/api/lines/{line_id}", json={"time_zone": "Mars/Olympus"}).status_code == 400
+    again = await Visitor.connect(server, line=line_id, token=visitor.token)
+    assert again.welcome["line"]["strings"]["send"] == "Enviar"
+    await visitor.close()
+    await again.close()

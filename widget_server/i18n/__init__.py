@@ -47,6 +47,11 @@ def translations(language: str) -> NullTranslations:
     return Translations(fp=buffer, domain="messages")
 
 
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; it is translated later, where it is used."""
+    return message
+
+
 def gettext(language: str, message: str, **values: object) -> str:
     text = translations(language).gettext(message)
     return text.format(**values) if values else text

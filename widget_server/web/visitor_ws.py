@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text, single_line
 from widget_server.errors import Conflict, InvalidInput, NotFound, OpenlineError
+from widget_server.i18n.widget_strings import widget_strings
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
 from widget_server.realtime.frames import (
@@ -172,7 +173,12 @@ class VisitorSession:
                 {
                     "type": "welcome",
                     "visitor": {"id": visitor_id, "token": who.token},
-                    "line": {"id": self.line.id, "name": self.line.name, "language": self.line.language},
+                    "line": {
+                        "id": self.line.id,
+                        "name": self.line.name,
+                        "language": self.line.language,
+                        "strings": widget_strings(self.line.language),
+                    },
                     "dialog": await dialogs.visitor_view(ctx, shown) if shown else None,
                     "messages": messages,
                     "resumed": resume_dialog is not None and shown is resume_dialog,

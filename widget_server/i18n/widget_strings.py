@@ -1,0 +1,36 @@
+"""The widget's own texts, translated on the server and sent in `welcome.line.strings`, so the widget carries no
+catalogs. Keys are what `t(key)` looks up in widget.js; `{name}`-style fields are filled in by the widget.
+
+A new text: add it here (English), extract and translate as for any string (widget_server/i18n/__init__.py), and
+use `t('key')` in widget.js, which keeps the English text as its fallback.
+"""
+
+from __future__ import annotations
+
+from widget_server.i18n import N_, gettext
+
+WIDGET_STRINGS: dict[str, str] = {
+    "open": N_("Open chat"),
+    "close": N_("Close chat"),
+    "chat": N_("Chat"),
+    "message": N_("Message"),
+    "send": N_("Send"),
+    "connecting": N_("Connecting…"),
+    "reconnecting": N_("Reconnecting…"),
+    "typing": N_("{name} is typing…"),
+    "dialog": N_("Dialog #{number}"),
+    "finished": N_("The dialog is finished. Write to start a new one."),
+    "not_sent": N_("Not sent."),
+    "retry": N_("Retry"),
+    "retry_label": N_("Retry sending"),
+    "unread": N_("Unread messages: {count}"),
+    "operator": N_("Operator"),
+    "error_too_long": N_("This message is too long."),
+    "error_rate_limited": N_("You are sending messages too fast. Please wait a moment."),
+    "error_internal": N_("Something went wrong. Please try again."),
+    "error_invalid": N_("The message could not be sent."),
+}
+
+
+def widget_strings(language: str) -> dict[str, str]:
+    return {key: gettext(language, text) for key, text in WIDGET_STRINGS.items()}
