@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES
@@ -227,8 +227,18 @@ async def request_transcript(ctx: Context, dialog_id: int, email: str | None = N
                 await on_visitor_email_set(ctx, s, visitor)
         if not visitor.email:
             raise Conflict("email: the visitor's e-mail is not known", "no_email")
+        # The occasion is "what was said so far, to this address": notices (such as "a copy was sent") do not
+        # make a conversation new, so asking twice in a row stays one e-mail.
+        said = (
+            await s.execute(
+                select(func.max(Message.seq)).where(
+                    Message.dialog_id == dialog_id,  # type: ignore[arg-type]
+                    Message.kind == "text",  # type: ignore[arg-type]
+                )
+            )
+        ).scalar_one_or_none() or 0
         queued = await conversation_emails.queue_transcript(
-            ctx, s, dialog_id, visitor.email, f"transcript:{dialog_id}:{dialog.last_seq}:{visitor.email}"
+            ctx, s, dialog_id, visitor.email, f"transcript:{dialog_id}:{said}:{visitor.email}"
         )
         assert queued is not None
         # The transcript holds every answer so far: an unread-messages e-mail about them would repeat it.
