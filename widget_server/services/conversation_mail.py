@@ -148,9 +148,10 @@ async def _latest_open_dialog(s: AsyncSession, visitor_id: int, line_id: str) ->
 
 async def on_visitor_left_page(ctx: Context, visitor_id: int, line_id: str) -> None:
     """The visitor's last page with this line's widget closed (in this process)."""
-    async with ctx.db.write() as s:
+    async with ctx.db.read() as s:
         if not await _visitor_has_email(s, visitor_id):
-            return
+            return  # most visitors: no write, no lock
+    async with ctx.db.write() as s:
         dialog = await _latest_open_dialog(s, visitor_id, line_id)
         if dialog is None or dialog.id is None:
             return
