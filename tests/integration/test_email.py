@@ -347,6 +347,8 @@ async def test_operators_read_the_outbox_and_only_their_lines(server, sink, toke
     with api(server, token) as client:
         full = client.get(f"/api/outbox/{item['id']}").json()
         assert ANSWER in full["text"]
+        # Operators read the e-mail without the link's token: it would let them write as the visitor.
+        assert "#openline=…" in full["text"] and not re.search(r"#openline=\d", full["text"])
         listing = client.get("/api/outbox", params={"status": "sent"}).json()
         assert listing["smtp_configured"] is True and listing["counts"]["sent"] >= 1
         assert client.get("/api/outbox", params={"status": "bogus"}).status_code == 400

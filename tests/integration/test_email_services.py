@@ -6,8 +6,10 @@ from __future__ import annotations
 import email
 from email import policy
 
+import pytest
 from sqlalchemy import select
 
+from widget_server.errors import RateLimited
 from widget_server.jobs.registry import default_handlers
 from widget_server.jobs.runner import JobRunner
 from widget_server.services import conversation_mail, dialogs, lines, operators, visitor_contacts, visitors
@@ -98,3 +100,17 @@ async def test_a_huge_transcript_keeps_the_body_short_and_attaches_the_whole_con
     assert attachment.get_filename() == f"dialog-{number}.txt"
     everything = attachment.get_content()
     assert "message 3 " in everything and "message 1200 " in everything
+
+
+async def test_a_dialog_cannot_be_used_to_mail_transcripts_to_anyone_again_and_again(ctx):
+    line, _, visitor = await setup(ctx)
+    sent = await dialogs.visitor_send(ctx, line, visitor, Page(), "visitor-msg-0", "hello")
+    for n in range(conversation_mail.TRANSCRIPTS_PER_HOUR):
+        await dialogs.visitor_send(ctx, line, visitor, Page(), f"visitor-msg-{n + 1}", f"more {n}")
+        await conversation_mail.request_transcript(ctx, sent.dialog.id, f"someone-{n}@example.com")
+    with pytest.raises(RateLimited) as refused:
+        await conversation_mail.request_transcript(ctx, sent.dialog.id, "one-more@example.com")
+    assert refused.value.code == "too_many_transcripts"
+    ctx.clock.advance(3601)
+    await conversation_mail.request_transcript(ctx, sent.dialog.id, "one-more@example.com")
+    assert len(await outbox(ctx)) == conversation_mail.TRANSCRIPTS_PER_HOUR + 1

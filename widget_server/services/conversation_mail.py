@@ -17,13 +17,14 @@ the timer is a durable job (`mail.unread`) whose handler, `send_unread`, decides
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES
 from widget_server.domain.unread_mail import OperatorMessage, UnreadState, unread_mail_due, unread_mail_to_send
-from widget_server.errors import Conflict, NotFound
+from widget_server.errors import Conflict, NotFound, RateLimited
 from widget_server.jobs import store
 from widget_server.mail.addresses import normalize_email
 from widget_server.services import conversation_emails
@@ -228,6 +229,7 @@ async def request_transcript(ctx: Context, dialog_id: int, email: str | None = N
                 await on_visitor_email_set(ctx, s, visitor)
         if not visitor.email:
             raise Conflict("email: the visitor's e-mail is not known", "no_email")
+        await _check_transcript_rate(ctx, s, dialog_id)
         # The occasion is "what was said so far, to this address": notices (such as "a copy was sent") do not
         # make a conversation new, so asking twice in a row stays one e-mail.
         said = (
@@ -247,6 +249,25 @@ async def request_transcript(ctx: Context, dialog_id: int, email: str | None = N
         row.notified_seq = max(row.notified_seq, dialog.last_seq)
         await _reschedule(ctx, s, dialog, row)
         return queued[0]
+
+
+TRANSCRIPTS_PER_HOUR = 5
+
+
+async def _check_transcript_rate(ctx: Context, s: AsyncSession, dialog_id: int) -> None:
+    """Anyone in a chat can type any address: a dialog cannot be made to mail people more than a few times."""
+    since = ctx.clock.now() - timedelta(hours=1)
+    recent = (
+        await s.execute(
+            select(func.count()).where(
+                OutboxEmail.dialog_id == dialog_id,  # type: ignore[arg-type]
+                OutboxEmail.kind == "transcript",  # type: ignore[arg-type]
+                OutboxEmail.created_at >= since,  # type: ignore[arg-type,operator]
+            )
+        )
+    ).scalar_one()
+    if recent >= TRANSCRIPTS_PER_HOUR:
+        raise RateLimited(f"transcript: at most {TRANSCRIPTS_PER_HOUR} an hour for a dialog", "too_many_transcripts")
 
 
 async def send_unread(ctx: Context, s: AsyncSession, job: Job) -> PublishList | None:
