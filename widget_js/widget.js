@@ -49,6 +49,7 @@
     error_rate_limited: 'You are sending messages too fast. Please wait a moment.',
     error_internal: 'Something went wrong. Please try again.',
     error_invalid: 'The message could not be sent.',
+    error_invalid_link: 'This link has expired. Write to us here and we will answer.',
   };
   let strings = {};
   function t(key, values) {
@@ -688,6 +689,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   }
 
   function onError(f) {
+    if (f.code === 'invalid_link') { openWindow(); return showNotice(t('error_invalid_link')); }
     const entry = f.ref && state.pending.get(f.ref);
     if (entry) markFailed(entry);
     const known = ['too_long', 'rate_limited', 'internal', 'invalid'];

@@ -104,6 +104,16 @@ def test_the_link_in_an_unread_email_reopens_the_widget_on_that_dialog(mail_live
     assert messages[-1]["text"] == "Great, thank you!"
     second.close()
 
+    # A link that was tampered with (or expired) opens the chat with a word about it, and nothing of the dialog.
+    third = browser.new_context()
+    stranger = third.new_page()
+    stranger.goto(re.sub(r"\.[0-9A-Za-z_-]{24}$", "." + "A" * 24, link))
+    widget = stranger.locator("#openline-widget")
+    expect(widget.locator(".ol-window")).to_be_visible()
+    expect(widget.locator(".ol-notice")).to_have_text("This link has expired. Write to us here and we will answer.")
+    expect(widget.locator(".ol-message.ol-from-operator")).to_have_count(0)
+    third.close()
+
 
 def test_without_smtp_operators_read_held_emails_in_the_console_outbox(live, browser, shots):
     """`make run` has no SMTP server: e-mails wait in the outbox, and the console shows them."""

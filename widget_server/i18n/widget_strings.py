@@ -29,6 +29,7 @@ WIDGET_STRINGS: dict[str, str] = {
     "error_rate_limited": N_("You are sending messages too fast. Please wait a moment."),
     "error_internal": N_("Something went wrong. Please try again."),
     "error_invalid": N_("The message could not be sent."),
+    "error_invalid_link": N_("This link has expired. Write to us here and we will answer."),
 }
 
 
