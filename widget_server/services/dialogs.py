@@ -439,3 +439,16 @@ async def _dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, 
         ((line_topic(dialog.line_id),), Event.of({"type": "dialog", "dialog": summary})),
         ((visitor_topic(dialog.visitor_id, dialog.line_id),), Event.of(visitor_frame)),
     ]
+
+
+async def add_bot_message(
+    ctx: Context, s: AsyncSession, dialog_id: int, text: str
+) -> list[tuple[tuple[str, ...], Event]]:
+    """Append a message in the line's name inside the caller's transaction (a job's); the events to publish."""
+    dialog = await _lock_dialog(s, dialog_id)
+    if dialog is None:
+        return []
+    line = await s.get(OpenLine, dialog.line_id)
+    name = line.name if line else None
+    message = await _append(ctx, s, dialog, Author("bot", name), text)
+    return [_message_event(dialog, message, name)]

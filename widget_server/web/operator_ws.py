@@ -55,6 +55,7 @@ class OperatorSession:
         self.ctx = ctx
         self.bus: Bus = websocket.app.state.bus
         self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
+        self.conn.resync = self._resync
         self.who: OperatorIdentity | None = None
 
     async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
@@ -96,8 +97,24 @@ class OperatorSession:
     async def _ready(self, conn: Connection) -> None:
         who = self.who
         assert who is not None
-        for line_id in who.line_ids:
-            conn.subscribe(self.bus.subscribe(line_topic(line_id), conn.on_event))
+        topics = [line_topic(line_id) for line_id in who.line_ids]
+        for topic in topics:
+            conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
+        # With several processes: until the other processes' events reach us, so the list below misses none.
+        await asyncio.gather(*(self.bus.listening(topic) for topic in topics))
+        await self._send_ready(conn)
+
+    async def _resync(self, conn: Connection) -> None:
+        """The bus may have lost events: a fresh list, and the messages of the open dialogs not yet sent."""
+        await self._send_ready(conn)
+        for dialog_id in sorted(conn.tracker.delivered):
+            await conn.send_history(
+                dialog_id, await dialogs.load_messages(self.ctx, dialog_id, conn.tracker.last(dialog_id))
+            )
+
+    async def _send_ready(self, conn: Connection) -> None:
+        who = self.who
+        assert who is not None
         await conn.send_now(
             {
                 "type": "ready",

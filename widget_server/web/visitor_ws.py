@@ -69,6 +69,7 @@ class VisitorSession:
         self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
         self.conn.strict_unknown_dialogs = True
         self.conn.on_dialog_event = self._note_dialog
+        self.conn.resync = self._resync
         self.visitor: Visitor | None = None
         self.dialog_id: int | None = None
         self.page = Page()
@@ -131,7 +132,9 @@ class VisitorSession:
         async def welcome(conn: Connection) -> None:
             # Subscribed before reading, inside the sender's turn: whatever is published from here on waits in
             # the queue behind the welcome and is then deduplicated by seq.
-            conn.subscribe(self.bus.subscribe(visitor_topic(visitor_id, self.line.id), conn.on_event))
+            topic = visitor_topic(visitor_id, self.line.id)
+            conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
+            await self.bus.listening(topic)  # with several processes: until the others' events reach us
             current = await dialogs.latest_dialog(ctx, visitor_id, self.line.id)
             shown = current
             after = 0
@@ -155,6 +158,21 @@ class VisitorSession:
                 conn.tracker.start(shown.id, max([after] + [m["seq"] for m in messages]))
 
         await self.conn.run_in_order(welcome)
+
+    async def _resync(self, conn: Connection) -> None:
+        """The bus may have lost events: send the current dialog as it is now and every message not yet sent."""
+        assert self.visitor is not None and self.visitor.id is not None
+        latest = await dialogs.latest_dialog(self.ctx, self.visitor.id, self.line.id)
+        if latest is None or latest.id is None:
+            return
+        for dialog_id in sorted(set(conn.tracker.delivered) - {latest.id}):
+            await conn.send_history(
+                dialog_id, await dialogs.load_messages(self.ctx, dialog_id, conn.tracker.last(dialog_id))
+            )
+        await conn.send_now({"type": "dialog", "dialog": await dialogs.visitor_view(self.ctx, latest)})
+        messages = await dialogs.load_messages(self.ctx, latest.id, conn.tracker.last(latest.id))
+        await conn.send_history(latest.id, messages)
+        self._note_dialog(latest.id)
 
     async def _handle(self, frame: Frame) -> None:
         ctx = self.ctx
