@@ -136,6 +136,7 @@ class RedisBus(MemoryBus):
         self._changed.set()
 
     def _last_subscriber_gone(self, topic: str) -> None:
+        self._resync_when_live.discard(topic)
         self._changed.set()
 
     async def listening(self, topic: str) -> None:
@@ -154,7 +155,9 @@ class RedisBus(MemoryBus):
         finally:
             if waiter in waiters:
                 waiters.remove(waiter)
-        if topic not in self._live:
+            if not waiters and self._waiters.get(topic) is waiters:
+                del self._waiters[topic]
+        if topic not in self._live and topic in self.topics():
             # Not confirmed in time (or the connection dropped): the subscriber re-reads once it is.
             self._resync_when_live.add(topic)
 
@@ -259,7 +262,7 @@ class RedisBus(MemoryBus):
             self._requested = set(topics)
             self._pending = Counter(dict.fromkeys(topics, 1))
             # Whatever was published while we were not listening must be re-read once we are again.
-            self._resync_when_live |= topics
+            self._resync_when_live = set(topics)
             await pubsub.subscribe(self._resync_channel, *(self._prefix + t for t in topics))
             if not self.connected:
                 log.info("redis bus: listening (node %s)", self.node)
@@ -291,8 +294,7 @@ class RedisBus(MemoryBus):
         self._requested.clear()
         self._pending.clear()
         self._live.clear()
-        for topic, waiters in self._waiters.items():
-            self._resync_when_live.add(topic)
+        for waiters in self._waiters.values():
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
