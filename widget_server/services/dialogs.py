@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
 from widget_server.errors import Conflict, Forbidden
+from widget_server.i18n import gettext
 from widget_server.services.context import Context
 from widget_server.services.events import (
     Event,
@@ -112,6 +113,11 @@ async def _append(
 def _message_event(dialog: Dialog, message: Message, author_name: str | None) -> tuple[tuple[str, ...], Event]:
     topics = (line_topic(dialog.line_id), visitor_topic(dialog.visitor_id, dialog.line_id))
     return topics, Event.of(message_payload(message, author_name), message.dialog_id, message.seq)
+
+
+async def _line_language(s: AsyncSession, dialog: Dialog) -> str:
+    line = await s.get(OpenLine, dialog.line_id)
+    return line.language if line else "en"
 
 
 async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
@@ -253,9 +259,8 @@ async def operator_join(ctx: Context, who: OperatorIdentity, dialog_id: int) -> 
 async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorIdentity, outcome: Outcome) -> None:
     dialog.operator_id = who.id
     dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_JOINED).value
-    notice = await _append(
-        ctx, s, dialog, Author("system"), f"{who.name} joined the chat", kind="system", code="operator_joined"
-    )
+    text = gettext(await _line_language(s, dialog), "{name} joined the chat", name=who.name)
+    notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="operator_joined")
     outcome.events.append(_message_event(dialog, notice, None))
 
 
@@ -294,9 +299,8 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
             return outcome
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.CLOSE).value
         dialog.closed_at = ctx.clock.now()
-        notice = await _append(
-            ctx, s, dialog, Author("system"), f"{who.name} closed the dialog", kind="system", code="dialog_closed"
-        )
+        text = gettext(await _line_language(s, dialog), "{name} closed the dialog", name=who.name)
+        notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
         outcome.events.append(_message_event(dialog, notice, None))
         outcome.seq = notice.seq
     outcome.events[0:0] = await _dialog_events(ctx, dialog)
