@@ -7,6 +7,9 @@ behind a load balancer. Time is the shared file clock (`TEST_CLOCK_FILE`), moved
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ from tests.support.services import (
 from widget_server.clock import FileClock
 from widget_server.jobs import store
 from widget_server.storage.database import Database
-from widget_server.storage.tables import Job, Message
+from widget_server.storage.tables import Job, Message, OpenLine, Operator
 
 pytestmark = pytest.mark.postgres
 
@@ -127,6 +130,38 @@ async def job_and_copies(cluster: Cluster, key: str, dialog_id: int, text: str) 
     finally:
         await db.dispose()
     return job, len(copies)
+
+
+async def test_processes_started_together_set_up_the_installation_once(cluster):
+    db = Database(cluster.database_url)
+    try:
+        async with db.read() as s:
+            demo = await s.get(OpenLine, "demo")
+            operators = (await s.execute(select(Operator))).scalars().all()
+    finally:
+        await db.dispose()
+    assert demo is not None and set(demo.allowed_origins) == {cluster.a.url, cluster.b.url}
+    assert [o.email for o in operators] == ["operator@demo.openline"]
+
+
+def test_migrations_started_at_once_on_a_fresh_database_all_succeed(tmp_path):
+    need_service("PostgreSQL", PG_HOST, PG_PORT)
+    name = create_pg_database()
+    env = {**os.environ, "DATABASE_URL": pg_url(name), "DATA_DIR": str(tmp_path), "SECRET_KEY": "x"}
+    try:
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "widget_server", "migrate"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
+        errors = [run.communicate(timeout=60)[1].decode() for run in runs]
+        assert [(run.returncode, error[-500:]) for run, error in zip(runs, errors, strict=True)] == [(0, "")] * 3
+    finally:
+        drop_pg_database(name)
 
 
 async def test_visitor_on_one_process_and_operator_on_another_talk_and_both_tabs_see_everything_in_order(cluster):
