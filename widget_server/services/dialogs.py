@@ -130,13 +130,14 @@ async def _line_language(s: AsyncSession, dialog: Dialog) -> str:
 
 
 async def _create_dialog(
-    ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page, forms_now: bool = True
+    ctx: Context, s: AsyncSession, line: OpenLine, visitor: Visitor, page: Page, forms_now: bool = True
 ) -> Outcome:
+    assert visitor.id is not None
     now = ctx.clock.now()
     dialog = Dialog(
         number=await _next_dialog_number(s),
         line_id=line.id,
-        visitor_id=visitor_id,
+        visitor_id=visitor.id,
         status=DialogStatus.NEW.value,
         page_url=page.url,
         page_title=page.title,
@@ -150,7 +151,7 @@ async def _create_dialog(
         greeting = await _append(ctx, s, dialog, Author("bot", line.name), line.greeting)
         outcome.events.append(_message_event(dialog, greeting, line.name))
     if forms_now:  # else the caller tells the forms itself, with what it knows more
-        outcome.events += await _forms().dialog_started(ctx, s, dialog)
+        outcome.events += await _forms().dialog_started(ctx, s, dialog, (line, visitor))
     return outcome
 
 
@@ -188,7 +189,7 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page:
         ).scalar_one_or_none()
         if existing is not None:
             return Outcome(existing)
-        outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+        outcome = await _create_dialog(ctx, s, line, visitor, page)
     outcome.events[0:0] = await _dialog_events(ctx, outcome.dialog)
     return outcome
 
@@ -212,7 +213,7 @@ async def visitor_send(
             )
         ).scalar_one_or_none()
         if current is None:
-            outcome = await _create_dialog(ctx, s, line, visitor.id, page, forms_now=False)
+            outcome = await _create_dialog(ctx, s, line, visitor, page, forms_now=False)
         else:
             outcome = Outcome(current)
             duplicate = await _find_duplicate(s, current, client_msg_id)
@@ -226,7 +227,8 @@ async def visitor_send(
         message = await _append(ctx, s, dialog, Author("visitor"), text, client_msg_id=client_msg_id)
         outcome.events.append(_message_event(dialog, message, None))
         outcome.seq = message.seq
-        outcome.events += await _forms().visitor_wrote(ctx, s, dialog, started=outcome.created)
+        started = (line, visitor) if outcome.created else None
+        outcome.events += await _forms().visitor_wrote(ctx, s, dialog, started)
     if outcome.created or dialog.status != status_before:
         outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome

@@ -35,7 +35,7 @@ from widget_server.i18n import gettext
 from widget_server.jobs import store
 from widget_server.services import presence
 from widget_server.services.context import Context
-from widget_server.services.dialogs import Author, _append, _lock_dialog, _message_event
+from widget_server.services.dialogs import Author, _append, _dialog_events, _lock_dialog, _message_event
 from widget_server.services.events import Event, visitor_topic
 from widget_server.services.form_texts import (
     STEP_CONTACTS,
@@ -78,18 +78,27 @@ async def _jobs_of(s: AsyncSession, dialog_id: int) -> dict[str, Job]:
     return {j.key: j for j in (await s.execute(select(Job).where(Job.key.in_(keys)))).scalars()}  # type: ignore[attr-defined]
 
 
+Parties = tuple[OpenLine, Visitor]
+
+
+async def _parties(s: AsyncSession, dialog: Dialog) -> Parties:
+    line = await s.get(OpenLine, dialog.line_id)
+    visitor = await s.get(Visitor, dialog.visitor_id)
+    assert line is not None and visitor is not None
+    return line, visitor
+
+
 async def _facts(
     s: AsyncSession,
     dialog: Dialog,
+    parties: Parties,
     jobs: dict[str, Job],
     forms: dict[FormKind, DialogForm],
     unanswered_at: datetime | None = None,
     fresh: bool = False,
 ) -> DialogFacts:
     assert dialog.id is not None
-    line = await s.get(OpenLine, dialog.line_id)
-    visitor = await s.get(Visitor, dialog.visitor_id)
-    assert line is not None and visitor is not None
+    line, visitor = parties
     finished = dialog.status == DialogStatus.FINISHED.value
     introduced = False
     if not finished and FormKind.INTRO not in forms and visitor.name:
@@ -142,17 +151,20 @@ async def sync(
     unanswered_at: datetime | None = None,
     show_due: bool = True,
     fresh: bool = False,
+    parties: Parties | None = None,
 ) -> Events:
     """Bring the dialog's form jobs in line with the rules; returns the frames of forms shown or withdrawn.
 
     A form due right now (offline, rating) is shown in this transaction rather than through a job: it is as
     durable (its row is committed with the change that made it due) and reaches the visitor without a detour.
-    `fresh`: the dialog was created in this transaction, so it has no forms, jobs or newer dialog yet.
+    `fresh`: the dialog was created in this transaction, so it has no forms, jobs or newer dialog yet; the caller
+    then passes the line and visitor it holds (`parties`), as this runs while the new dialog's number is locked.
     """
     assert dialog.id is not None
     jobs = {} if fresh else await _jobs_of(s, dialog.id)
     forms = {} if fresh else await _forms_of(s, dialog.id)
-    facts = await _facts(s, dialog, jobs, forms, unanswered_at, fresh)
+    parties = parties or await _parties(s, dialog)
+    facts = await _facts(s, dialog, parties, jobs, forms, unanswered_at, fresh)
     now = ctx.clock.now()
     plan = schedule(facts)
     running = {k for k in FormKind if (j := jobs.get(job_key(k, dialog.id))) is not None and j.status == store.RUNNING}
@@ -167,6 +179,18 @@ async def sync(
         if due is None:
             if job is not None and job.status == store.PENDING:
                 await store.cancel(s, key)
+        elif fresh:
+            s.add(
+                Job(
+                    kind=FORM_JOB,
+                    key=key,
+                    payload={"dialog_id": dialog.id, "kind": kind.value},
+                    status=store.PENDING,
+                    due_at=due,
+                    created_at=now,
+                )
+            )
+            due_now = due_now or due <= now
         elif job is None or (job.status == store.CANCELLED or (job.status == store.PENDING and job.due_at != due)):
             await store.schedule(s, FORM_JOB, key, due, {"dialog_id": dialog.id, "kind": kind.value}, now)
             due_now = due_now or due <= now
@@ -174,7 +198,7 @@ async def sync(
         ctx.kick_jobs()
     events: Events = []
     for kind in show:
-        events += await _create_form(s, dialog, kind, now, forms)
+        events += await _create_form(s, dialog, kind, now, forms, parties)
     rating = forms.get(FormKind.RATING)
     if facts.superseded and rating is not None and rating.status == OPEN:
         # The visitor went on in a newer dialog: asking to rate the old one would only confuse.
@@ -183,10 +207,10 @@ async def sync(
 
 
 async def dialog_started(
-    ctx: Context, s: AsyncSession, dialog: Dialog, unanswered_at: datetime | None = None
+    ctx: Context, s: AsyncSession, dialog: Dialog, parties: Parties, unanswered_at: datetime | None = None
 ) -> Events:
     """A dialog began (with its greeting): the intro form's clock starts; an earlier dialog is superseded."""
-    events = await sync(ctx, s, dialog, unanswered_at, fresh=True)
+    events = await sync(ctx, s, dialog, unanswered_at, fresh=True, parties=parties)
     previous = (
         await s.execute(
             select(Dialog)
@@ -204,7 +228,7 @@ async def dialog_started(
     return events
 
 
-async def visitor_wrote(ctx: Context, s: AsyncSession, dialog: Dialog, started: bool = False) -> Events:
+async def visitor_wrote(ctx: Context, s: AsyncSession, dialog: Dialog, started: Parties | None = None) -> Events:
     """Nobody assigned yet: if no operator of the line can answer, the offline form is due now.
 
     A message changes nothing else about the forms, so in an assigned dialog (or once the offline form has
@@ -214,7 +238,7 @@ async def visitor_wrote(ctx: Context, s: AsyncSession, dialog: Dialog, started: 
     unanswered_at = None
     if dialog.operator_id is None:
         offline_shown = False
-        if not started:
+        if started is None:
             query = select(DialogForm.id).where(
                 DialogForm.dialog_id == dialog.id,  # type: ignore[arg-type]
                 DialogForm.kind == FormKind.OFFLINE.value,  # type: ignore[arg-type]
@@ -224,7 +248,7 @@ async def visitor_wrote(ctx: Context, s: AsyncSession, dialog: Dialog, started: 
         if not offline_shown and await presence.nobody_can_answer_line(s, dialog.line_id, now):
             unanswered_at = now
     if started:
-        return await dialog_started(ctx, s, dialog, unanswered_at)
+        return await dialog_started(ctx, s, dialog, started, unanswered_at)
     if unanswered_at is None:
         return []
     return await sync(ctx, s, dialog, unanswered_at)
@@ -246,16 +270,21 @@ def form_payload(form: DialogForm, line: OpenLine, visitor: Visitor) -> dict[str
     return {"id": form.id, "dialog_id": form.dialog_id, "kind": form.kind, "step": form.step, **view}
 
 
-async def _show(s: AsyncSession, form: DialogForm, dialog: Dialog) -> tuple[tuple[str, ...], Event]:
-    line = await s.get(OpenLine, dialog.line_id)
-    visitor = await s.get(Visitor, dialog.visitor_id)
-    assert line is not None and visitor is not None
+async def _show(
+    s: AsyncSession, form: DialogForm, dialog: Dialog, parties: Parties | None = None
+) -> tuple[tuple[str, ...], Event]:
+    line, visitor = parties or await _parties(s, dialog)
     topic = visitor_topic(dialog.visitor_id, dialog.line_id)
     return (topic,), Event.of({"type": "form.show", "form": form_payload(form, line, visitor)})
 
 
 async def _create_form(
-    s: AsyncSession, dialog: Dialog, kind: FormKind, now: datetime, forms: dict[FormKind, DialogForm]
+    s: AsyncSession,
+    dialog: Dialog,
+    kind: FormKind,
+    now: datetime,
+    forms: dict[FormKind, DialogForm],
+    parties: Parties,
 ) -> Events:
     assert dialog.id is not None
     events: Events = []
@@ -264,8 +293,7 @@ async def _create_form(
         old = forms.get(replaced)
         if old is not None and old.status == OPEN:
             events.append(_close(old, WITHDRAWN, now, dialog.line_id))
-    visitor = await s.get(Visitor, dialog.visitor_id)
-    assert visitor is not None
+    visitor = parties[1]
     step = (STEP_CONTACTS if visitor.name else STEP_NAME) if kind is FormKind.INTRO else ""
     form = DialogForm(
         dialog_id=dialog.id,
@@ -279,7 +307,7 @@ async def _create_form(
     )
     s.add(form)
     await s.flush()
-    events.append(await _show(s, form, dialog))
+    events.append(await _show(s, form, dialog, parties))
     return events
 
 
@@ -290,11 +318,12 @@ async def run_form_job(ctx: Context, s: AsyncSession, job: Job) -> Events:
         return []
     kind = FormKind(job.payload["kind"])
     forms = await _forms_of(s, dialog.id)
-    facts = await _facts(s, dialog, {}, forms, job.due_at if kind is FormKind.OFFLINE else None)
+    parties = await _parties(s, dialog)
+    facts = await _facts(s, dialog, parties, {}, forms, job.due_at if kind is FormKind.OFFLINE else None)
     now = ctx.clock.now()
     if not show_now(kind, facts, now):
         return []
-    events = await _create_form(s, dialog, kind, now, forms)
+    events = await _create_form(s, dialog, kind, now, forms, parties)
     return events + await sync(ctx, s, dialog, show_due=False)
 
 
@@ -401,6 +430,9 @@ async def submit(
             else:
                 outcome.events.append(_close(form, COMPLETED, now, line.id))
         outcome.events += await sync(ctx, s, dialog)
+    if kind is not FormKind.RATING:
+        # The operators' lists show the visitor by name from now on.
+        outcome.events += await _dialog_events(ctx, dialog)
     return outcome
 
 
