@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -88,5 +89,56 @@ def test_intro_form_grows_validates_and_lands_in_the_console(timed, browser, sho
     console.screenshot(path=str(shots / "forms-4-console-lead.png"))
     panel.press("Escape")
     expect(panel).to_be_hidden()
+    operator_ctx.close()
+    visitor_ctx.close()
+
+
+def test_rating_then_transcript_form_and_the_transcript_icon(timed, browser, shots):
+    with httpx.Client(base_url=timed.url) as http:
+        token = http.post("/api/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()["token"]
+        http.patch(
+            "/api/lines/demo", json={"settings": {"rating_enabled": True}}, headers={"Authorization": f"Bearer {token}"}
+        ).raise_for_status()
+    operator_ctx = browser.new_context(viewport={"width": 1280, "height": 820})
+    visitor_ctx = browser.new_context(viewport={"width": 1280, "height": 820})
+    console = operator_ctx.new_page()
+    console.goto(f"{timed.url}/console")
+    console.locator("#login-email").fill(ADMIN_EMAIL)
+    console.locator("#login-password").fill(ADMIN_PASSWORD)
+    console.get_by_role("button", name="Log in").click()
+    expect(console.locator("#presence-status")).to_have_value("online")
+
+    visitor = visitor_ctx.new_page()
+    visitor.goto(f"{timed.url}/demo")
+    visitor.get_by_role("button", name="Open chat").click()
+    widget = visitor.locator("#openline-widget")
+    widget.get_by_label("Message").fill("Where is my order?")
+    widget.get_by_label("Message").press("Enter")
+    number = widget.locator(".ol-dialog-number").inner_text().split("#")[1]
+
+    # The transcript icon offers the form at any time; the visitor closes it for now.
+    widget.get_by_role("button", name="Send a copy of the conversation").click()
+    transcript = widget.locator("form.ol-form[data-kind=transcript]")
+    expect(transcript.get_by_label("E-mail")).to_be_visible()
+    transcript.get_by_role("button", name="Not now").click()
+    expect(transcript).to_have_count(0)
+
+    item = console.locator(".dialog-item", has=console.locator(".dialog-number", has_text=f"#{number}"))
+    item.click()
+    console.locator("#close-dialog").click()
+    rating = widget.locator("form.ol-form[data-kind=rating]")
+    expect(rating).to_be_visible()  # at once, at the end
+    timed.clock.advance(10)
+    rating.get_by_text("Good").click()
+    rating.get_by_label("Comment (optional)").fill("Fast and friendly")
+    visitor.screenshot(path=str(shots / "forms-5-rating.png"))
+    rating.get_by_role("button", name="Send").click()
+    expect(rating).to_have_count(0)
+    expect(console.locator("#chat-messages .rating-card")).to_contain_text("Fast and friendly")
+
+    timed.clock.advance(5)  # 5 s after the rating, not 30 s after the end
+    expect(widget.locator("form.ol-form[data-kind=transcript]")).to_be_visible()
+    visitor.screenshot(path=str(shots / "forms-6-transcript.png"))
+    console.screenshot(path=str(shots / "forms-7-console-rating.png"))
     operator_ctx.close()
     visitor_ctx.close()

@@ -260,3 +260,25 @@ async def test_offline_form_when_nobody_is_online_or_everybody_is_at_the_limit(s
     assert "offline" not in kinds_shown(await fourth.quiet(0.4))
     for client in (first, second, third, fourth, busy):
         await client.close()
+
+
+async def test_a_transcript_form_closed_unsent_from_the_icon_still_comes_after_the_end(server):
+    token = login(server)
+    line = line_with(server, token)
+    operator = await OperatorClient.connect(server, token)
+    visitor = await Visitor.connect(server, line=line["id"])
+    ack = await visitor.say("hi")
+    ref = new_id()
+    await visitor.send({"type": "transcript.request", "ref": ref})
+    form = await form_shown(visitor, "transcript")
+    ref = new_id()
+    await visitor.send({"type": "form.dismiss", "ref": ref, "form_id": form["id"]})
+    await visitor.expect("form.done", form_id=form["id"], status="dismissed")
+    await close_dialog(operator, ack["dialog_id"])
+    server.clock.advance(5)
+    again = await form_shown(visitor, "transcript")
+    assert again["id"] == form["id"]
+    server.clock.advance(60)
+    assert kinds_shown(await visitor.quiet(0.6)) == []  # by itself once
+    await visitor.close()
+    await operator.close()

@@ -15,7 +15,9 @@ transcript  due 5 s after the end; with rating on, 30 s after the end, or 5 s af
             Not when: a transcript was requested in this dialog already (through the icon).
 All but intro: not when the dialog was reopened or the visitor went on in a newer dialog.
 
-Every form appears at most once per dialog (`shown`): the visitor can still open the transcript form with the icon.
+Every form appears by itself at most once per dialog (`shown`). The visitor can open the transcript form with the
+icon at any time; one opened that way and left unsent does not count as its automatic appearance (one still open
+does: it is on screen already).
 """
 
 from __future__ import annotations

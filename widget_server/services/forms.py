@@ -138,7 +138,8 @@ async def _facts(
         rated_at=dialog.rated_at,
         known=KnownContact(bool(visitor.name), bool(visitor.email), bool(visitor.phone)),
         introduced=introduced,
-        shown=frozenset(forms),
+        # The icon may show the transcript form any time; only its automatic appearance counts here (or an open one).
+        shown=frozenset(kind for kind, form in forms.items() if form.auto or form.status == OPEN),
         transcript_requested=transcript is not None and transcript.status == COMPLETED,
         unanswered_at=unanswered_at,
     )
@@ -295,6 +296,11 @@ async def _create_form(
             events.append(_close(old, WITHDRAWN, now, dialog.line_id))
     visitor = parties[1]
     step = (STEP_CONTACTS if visitor.name else STEP_NAME) if kind is FormKind.INTRO else ""
+    earlier = forms.get(kind)
+    if earlier is not None:  # opened through the icon before and left: it comes back, by itself this time
+        earlier.status, earlier.closed_at, earlier.auto, earlier.shown_at = OPEN, None, True, now
+        events.append(await _show(s, earlier, dialog, parties))
+        return events
     form = DialogForm(
         dialog_id=dialog.id,
         visitor_id=dialog.visitor_id,
@@ -530,7 +536,7 @@ async def request_transcript(ctx: Context, line: OpenLine, visitor_id: int) -> F
             s.add(form)
             await s.flush()
         elif form.status != OPEN:
-            form.status, form.closed_at, form.auto, form.shown_at = OPEN, None, False, now
+            form.status, form.closed_at, form.shown_at = OPEN, None, now  # `auto` stays: it did appear by itself
         outcome = FormOutcome(form.id, dialog.id, events=[await _show(s, form, dialog)])
         outcome.events += await sync(ctx, s, dialog)
     return outcome
