@@ -729,7 +729,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       for (const o of f.options || []) {
         const input = h('input', { type: 'radio', name: id, value: o.value });
         if ((typed ?? f.value) === o.value) input.checked = true;
-        const icon = o.value === 'good' ? '👍' : o.value === 'bad' ? '👎' : '';
+        const icon = o.value === 'good' ? '✓' : o.value === 'bad' ? '✗' : '';
         choices.append(h('label', { class: 'ol-choice' }, input, h('span', { 'aria-hidden': 'true', text: icon }), o.label));
       }
       wrap.append(h('fieldset', { 'aria-describedby': error.id }, h('legend', { text: f.label }), choices), error);

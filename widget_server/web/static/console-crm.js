@@ -51,7 +51,7 @@ window.OpenlineConsoleCrm = (() => {
     if (!d) return null;
     if (m.code === 'dialog_rated') {
       const box = h('div', `rating-card rating-${d.rating === 'good' ? 'good' : 'bad'}`);
-      box.appendChild(h('span', 'rating-mark', d.rating === 'good' ? '👍 Good' : '👎 Bad'));
+      box.appendChild(h('span', 'rating-mark', d.rating === 'good' ? '✓ Good' : '✗ Bad'));
       if (d.comment) box.appendChild(h('q', 'rating-comment', d.comment));
       return box;
     }
