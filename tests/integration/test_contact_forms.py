@@ -282,3 +282,35 @@ async def test_a_transcript_form_closed_unsent_from_the_icon_still_comes_after_t
     assert kinds_shown(await visitor.quiet(0.6)) == []  # by itself once
     await visitor.close()
     await operator.close()
+
+
+async def test_a_console_that_stops_heartbeating_counts_as_offline_after_60s(server):
+    token = login(server)
+    line = line_with(server, token)
+    operator = await OperatorClient.connect(server, token)
+    assert operator.ready["presence"]["effective"] == "online"
+    server.clock.advance(61)  # no heartbeat in between: the console is as good as gone
+    visitor = await Visitor.connect(server, line=line["id"])
+    await visitor.say("hello?")
+    await form_shown(visitor, "offline")
+    with api(server, token) as client:
+        assert client.get("/api/me").json()["presence"]["effective"] == "offline"
+    await visitor.close()
+    await operator.close()
+
+
+async def test_a_visitor_cannot_send_or_close_someone_else_s_form(server):
+    line = line_with(server, login(server))
+    owner = await Visitor.connect(server, line=line["id"])
+    await owner.say("hi")  # nobody online: the offline form
+    form = await form_shown(owner, "offline")
+    stranger = await Visitor.connect(server, line=line["id"])
+    for frame in (
+        {"type": "form.submit", "ref": new_id(), "form_id": form["id"], "values": {"email": "x@example.com"}},
+        {"type": "form.dismiss", "ref": new_id(), "form_id": form["id"]},
+    ):
+        await stranger.send(frame)
+        assert (await stranger.expect("error", ref=frame["ref"]))["code"] == "forbidden"
+    await submit(owner, form["id"], email="owner@example.com")  # still open for its owner
+    await owner.close()
+    await stranger.close()
