@@ -6,8 +6,9 @@ what makes every automatic form appear at most once per dialog. When the job fir
 again: a form that became moot in between (filled, dialog reopened, already rated) is not shown.
 
 intro       due 5 s after the dialog started (its greeting).
-            Not when: the dialog ended; the visitor gave name, e-mail and phone already, or answered or dismissed
-            a contact form in an earlier dialog; the offline form appeared in this dialog.
+            Not when: the dialog ended; the visitor gave name, e-mail and phone already, or gave their name and
+            answered or dismissed a contact form in an earlier dialog; the offline form appeared in this dialog.
+            (Someone who closed the form without even a name is asked again in their next dialog.)
 offline     due at once when the visitor writes and no operator of the line can answer.
             Not when: the visitor left an e-mail already (they can be notified); the dialog ended.
 rating      due at once when the dialog ends, if the line has rating on.  Not when: rated already.
@@ -63,7 +64,7 @@ class DialogFacts:
     rating_enabled: bool = False
     rated_at: datetime | None = None
     known: KnownContact = KnownContact()
-    introduced: bool = False  # answered or dismissed a contact form in an earlier dialog
+    introduced: bool = False  # known by name, and answered or dismissed a contact form in an earlier dialog
     shown: frozenset[FormKind] = field(default_factory=frozenset)  # forms that appeared in this dialog
     transcript_requested: bool = False
     unanswered_at: datetime | None = None  # a visitor wrote while no operator could answer
