@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -114,6 +115,8 @@ def test_rating_then_transcript_form_and_the_transcript_icon(timed, browser, sho
     widget = visitor.locator("#openline-widget")
     widget.get_by_label("Message").fill("Where is my order?")
     widget.get_by_label("Message").press("Enter")
+    expect(widget.locator(".ol-message.ol-from-visitor[data-seq]")).to_have_count(1)
+    expect(widget.locator(".ol-dialog-number")).to_have_text(re.compile(r"#\d+"))
     number = widget.locator(".ol-dialog-number").inner_text().split("#")[1]
 
     # The transcript icon offers the form at any time; the visitor closes it for now.
