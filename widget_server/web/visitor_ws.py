@@ -10,20 +10,23 @@ from starlette.websockets import WebSocket
 
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text, single_line
-from widget_server.errors import Conflict, InvalidInput, NotFound, OpenlineError
+from widget_server.errors import Conflict, FormRejected, InvalidInput, NotFound, OpenlineError
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
 from widget_server.realtime.frames import (
     VISITOR_FRAMES,
+    FormDismiss,
+    FormSubmit,
     Frame,
     Hello,
     Open,
     Ping,
+    TranscriptRequestIn,
     VisitorSeen,
     VisitorSend,
     VisitorTyping,
 )
-from widget_server.services import dialogs, lines, visitors
+from widget_server.services import dialogs, forms, lines, visitors
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.services.events import Event, line_topic, visitor_topic
@@ -156,6 +159,9 @@ class VisitorSession:
             if shown is not None and shown.id is not None:
                 self.dialog_id = shown.id
                 conn.tracker.start(shown.id, max([after] + [m["seq"] for m in messages]))
+            # A form that was showing when the visitor left (or in another tab) is shown again.
+            for frame in await forms.open_forms(ctx, self.line, visitor_id):
+                await conn.send_now(frame)
 
         await self.conn.run_in_order(welcome)
 
@@ -221,8 +227,44 @@ class VisitorSession:
                 ctx.events.publish(line_topic(self.line.id), event)
                 # The visitor's other tabs clear their unread badge too.
                 ctx.events.publish(visitor_topic(self.visitor.id, self.line.id), event)
+        elif isinstance(frame, FormSubmit | FormDismiss | TranscriptRequestIn):
+            await self._form_frame(frame)
         elif isinstance(frame, Ping):
             self.conn.reply({"type": "pong"})
+
+    async def _form_frame(self, frame: FormSubmit | FormDismiss | TranscriptRequestIn) -> None:
+        ctx = self.ctx
+        assert self.visitor is not None and self.visitor.id is not None
+        if isinstance(frame, FormSubmit):
+            try:
+                outcome = await forms.submit(ctx, self.line, self.visitor.id, frame.form_id, frame.ref, frame.values)
+            except FormRejected as exc:
+                self.conn.reply(
+                    {
+                        "type": "form.error",
+                        "ref": frame.ref,
+                        "form_id": frame.form_id,
+                        "code": exc.code,
+                        "message": exc.message,
+                        "errors": exc.fields,
+                    }
+                )
+                return
+        elif isinstance(frame, FormDismiss):
+            outcome = await forms.dismiss(ctx, self.line, self.visitor.id, frame.form_id)
+        else:
+            outcome = await forms.request_transcript(ctx, self.line, self.visitor.id)
+        publish_all(ctx, outcome.events)
+        self.conn.reply(
+            {
+                "type": "ack",
+                "ref": frame.ref,
+                "dialog_id": outcome.dialog_id,
+                "form_id": outcome.form_id,
+                "seq": None,
+                "duplicate": outcome.duplicate,
+            }
+        )
 
     async def _current_dialog(self) -> Dialog:
         assert self.visitor is not None and self.visitor.id is not None
