@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.clients import OperatorClient, Visitor, api, login, make_line
+from tests.integration.test_contact_forms import form_shown, submit
+from tests.support.clients import OperatorClient, Visitor, api, login, make_line, new_id
 from tests.support.live_server import LiveServer
 from tests.support.services import PG_HOST, PG_PORT, create_pg_database, drop_pg_database, need_service, pg_url
 from tests.support.smtp import MailSink, Received
@@ -376,3 +377,33 @@ async def test_the_widget_texts_come_in_the_lines_language(server, token):
     assert again.welcome["line"]["strings"]["send"] == "Enviar"
     await visitor.close()
     await again.close()
+
+
+async def test_the_offline_form_and_the_transcript_form_feed_the_emails(server, sink, token):
+    line_id = make_line(server, token, name="Night shop")["id"]
+    visitor = await Visitor.connect(server, line=line_id)
+    ack = await visitor.say(QUESTION)
+    number = (await visitor.expect("dialog"))["dialog"]["number"]
+    offline = await form_shown(visitor, "offline")  # nobody has a console open
+    email = address()
+    await submit(visitor, offline["id"], email=email)
+
+    # An operator answers later; the visitor has not read it: the answer to the request goes by e-mail.
+    operator = await OperatorClient.connect(server, token)
+    await operator.say(ack["dialog_id"], ANSWER)
+    server.clock.advance(61)
+    [answer] = await sink.wait_for(email)
+    assert answer.message["Subject"] == f"Night shop answered your request (dialog #{number})"
+    assert "Here is the answer to your request" in answer.text() and ANSWER in answer.text()
+
+    # The transcript icon and its form: the copy leaves at once.
+    ref = new_id()
+    await visitor.send({"type": "transcript.request", "ref": ref})
+    await visitor.expect("ack", ref=ref)
+    form = await form_shown(visitor, "transcript")
+    await submit(visitor, form["id"], email=email)
+    _, transcript = await sink.wait_for(email, count=2)
+    assert transcript.message["Subject"] == f"Your conversation with Night shop (dialog #{number})"
+    assert QUESTION in transcript.text() and ANSWER in transcript.text()
+    await visitor.close()
+    await operator.close()

@@ -26,7 +26,7 @@ def test_the_widget_has_an_english_fallback_for_every_text_the_server_sends():
 
 def test_every_text_the_widget_looks_up_exists():
     used = set(re.findall(r"\bt\('(\w+)'", WIDGET_JS.read_text()))
-    used |= {f"error_{code}" for code in ("too_long", "rate_limited", "internal", "invalid")}
+    used |= {f"error_{code}" for code in ("too_long", "rate_limited", "internal", "invalid", "form_closed")}
     assert used <= set(WIDGET_STRINGS)
 
 

@@ -25,10 +25,13 @@ WIDGET_STRINGS: dict[str, str] = {
     "retry_label": N_("Retry sending"),
     "unread": N_("Unread messages: {count}"),
     "operator": N_("Operator"),
+    "transcript": N_("Send a copy of the conversation"),
+    "thanks": N_("Thank you!"),
     "error_too_long": N_("This message is too long."),
     "error_rate_limited": N_("You are sending messages too fast. Please wait a moment."),
     "error_internal": N_("Something went wrong. Please try again."),
     "error_invalid": N_("The message could not be sent."),
+    "error_form_closed": N_("This form was already sent."),
     "error_invalid_link": N_("This link has expired. Write to us here and we will answer."),
 }
 

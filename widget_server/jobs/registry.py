@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from widget_server.jobs.runner import Handler
-from widget_server.services import conversation_mail
+from widget_server.services import conversation_mail, forms
 
 
 def default_handlers() -> dict[str, Handler]:
     return {
+        forms.FORM_JOB: forms.run_form_job,
         conversation_mail.UNREAD_JOB: conversation_mail.send_unread,
     }

@@ -8,7 +8,9 @@ exists if and only if the change was committed):
 - `on_dialog_closed` (`dialogs.close_dialog`): a transcript to the visitor's known e-mail; the timer is moot;
 - `on_visitor_left_page` / `on_visitor_returned` (the visitor WebSocket: the last page closed / a `hello`): the
   page-closed rule starts / stops;
-- `on_visitor_email_set` (`visitor_contacts`): messages already unseen count from now on.
+- `on_visitor_email_set` (`visitor_contacts`): messages already unseen count from now on;
+- `on_contact_form` (`forms.submit`): the transcript form sends the transcript, the offline form marks the
+  request, a new e-mail from any form puts the visitor under the unread rule.
 
 `request_transcript` is the visitor's (or an operator's) request. The rule itself is `domain/unread_mail.py`;
 the timer is a durable job (`mail.unread`) whose handler, `send_unread`, decides again with the state it finds.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES
@@ -30,7 +32,7 @@ from widget_server.mail.addresses import normalize_email
 from widget_server.services import conversation_emails
 from widget_server.services.context import Context
 from widget_server.services.events import Event
-from widget_server.storage.tables import Dialog, DialogMail, Job, Message, OutboxEmail, Visitor
+from widget_server.storage.tables import Dialog, DialogMail, Job, Message, OutboxEmail, TranscriptRequest, Visitor
 
 UNREAD_JOB = "mail.unread"
 PublishList = list[tuple[tuple[str, ...], Event]]
@@ -125,11 +127,8 @@ async def on_dialog_closed(ctx: Context, s: AsyncSession, dialog: Dialog) -> Non
     if visitor is None or not visitor.email:
         return
     assert dialog.id is not None
-    await conversation_emails.queue_transcript(ctx, s, dialog.id, visitor.email, f"transcript:closed:{dialog.id}")
-    row = await _mail_row(s, dialog.id)
-    row.notified_seq = max(row.notified_seq, dialog.last_seq)
-    row.offline_request_at = None
-    await _reschedule(ctx, s, dialog, row)
+    await _queue_transcript(ctx, s, dialog, visitor.email)
+    (await _mail_row(s, dialog.id)).offline_request_at = None
 
 
 async def _latest_open_dialog(s: AsyncSession, visitor_id: int, line_id: str) -> Dialog | None:
@@ -230,25 +229,55 @@ async def request_transcript(ctx: Context, dialog_id: int, email: str | None = N
         if not visitor.email:
             raise Conflict("email: the visitor's e-mail is not known", "no_email")
         await _check_transcript_rate(ctx, s, dialog_id)
-        # The occasion is "what was said so far, to this address": notices (such as "a copy was sent") do not
-        # make a conversation new, so asking twice in a row stays one e-mail.
-        said = (
-            await s.execute(
-                select(func.max(Message.seq)).where(
-                    Message.dialog_id == dialog_id,  # type: ignore[arg-type]
-                    Message.kind == "text",  # type: ignore[arg-type]
-                )
+        return await _queue_transcript(ctx, s, dialog, visitor.email)
+
+
+async def _queue_transcript(ctx: Context, s: AsyncSession, dialog: Dialog, email: str) -> OutboxEmail:
+    """The transcript to `email`, in the caller's transaction (the dialog locked)."""
+    assert dialog.id is not None
+    # The occasion is "what was said so far, to this address": notices (such as "a copy was sent") do not make a
+    # conversation new, so asking twice in a row, or again after the automatic copy at the end, stays one e-mail.
+    said = (
+        await s.execute(
+            select(func.max(Message.seq)).where(
+                Message.dialog_id == dialog.id,  # type: ignore[arg-type]
+                Message.kind == "text",  # type: ignore[arg-type]
             )
-        ).scalar_one_or_none() or 0
-        queued = await conversation_emails.queue_transcript(
-            ctx, s, dialog_id, visitor.email, f"transcript:{dialog_id}:{said}:{visitor.email}"
         )
-        assert queued is not None
-        # The transcript holds every answer so far: an unread-messages e-mail about them would repeat it.
-        row = await _mail_row(s, dialog_id)
-        row.notified_seq = max(row.notified_seq, dialog.last_seq)
-        await _reschedule(ctx, s, dialog, row)
-        return queued[0]
+    ).scalar_one_or_none() or 0
+    queued = await conversation_emails.queue_transcript(
+        ctx, s, dialog.id, email, f"transcript:{dialog.id}:{said}:{email}"
+    )
+    assert queued is not None
+    # The transcript holds every answer so far: an unread-messages e-mail about them would repeat it.
+    row = await _mail_row(s, dialog.id)
+    row.notified_seq = max(row.notified_seq, dialog.last_seq)
+    await _reschedule(ctx, s, dialog, row)
+    await s.execute(
+        update(TranscriptRequest)
+        .where(TranscriptRequest.dialog_id == dialog.id, TranscriptRequest.email == email)  # type: ignore[arg-type]
+        .values(status="queued")
+    )
+    return queued[0]
+
+
+async def on_contact_form(
+    ctx: Context, s: AsyncSession, dialog: Dialog, visitor: Visitor, form: str, email_before: str | None
+) -> None:
+    """A contact form was submitted in `dialog` (forms.submit, in its transaction, the dialog locked).
+
+    A new e-mail puts the visitor's open dialogs under the unread rule; the transcript form sends the transcript
+    now; the offline form makes the next answer "the answer to your request".
+    """
+    if visitor.email and visitor.email != email_before:
+        await on_visitor_email_set(ctx, s, visitor)
+    if not visitor.email:
+        return
+    if form == "transcript":
+        await _check_transcript_rate(ctx, s, dialog.id or 0)
+        await _queue_transcript(ctx, s, dialog, visitor.email)
+    elif form == "offline" and dialog.id is not None:
+        await mark_offline_request(ctx, s, dialog.id)
 
 
 TRANSCRIPTS_PER_HOUR = 5

@@ -56,6 +56,13 @@ class Outcome:
     events: list[tuple[tuple[str, ...], Event]] = field(default_factory=list)
 
 
+def _forms() -> Any:
+    # Forms build on this module (they append messages to dialogs); imported late to keep the import order simple.
+    from widget_server.services import forms
+
+    return forms
+
+
 def publish_all(ctx: Context, events: list[tuple[tuple[str, ...], Event]]) -> None:
     for topics, event in events:
         for topic in topics:
@@ -90,6 +97,7 @@ async def _append(
     kind: str = "text",
     code: str | None = None,
     client_msg_id: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Message:
     dialog.last_seq += 1
     now = ctx.clock.now()
@@ -104,6 +112,7 @@ async def _append(
         code=code,
         body=body,
         client_msg_id=client_msg_id,
+        data=data,
         created_at=now,
     )
     s.add(message)
@@ -132,12 +141,15 @@ async def _line_language(s: AsyncSession, dialog: Dialog) -> str:
     return line.language if line else "en"
 
 
-async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
+async def _create_dialog(
+    ctx: Context, s: AsyncSession, line: OpenLine, visitor: Visitor, page: Page, forms_now: bool = True
+) -> Outcome:
+    assert visitor.id is not None
     now = ctx.clock.now()
     dialog = Dialog(
         number=await _next_dialog_number(s),
         line_id=line.id,
-        visitor_id=visitor_id,
+        visitor_id=visitor.id,
         status=DialogStatus.NEW.value,
         page_url=page.url,
         page_title=page.title,
@@ -150,6 +162,8 @@ async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_
     if line.greeting:
         greeting = await _append(ctx, s, dialog, Author("bot", line.name), line.greeting)
         outcome.events.append(_message_event(dialog, greeting, line.name))
+    if forms_now:  # else the caller tells the forms itself, with what it knows more
+        outcome.events += await _forms().dialog_started(ctx, s, dialog, (line, visitor))
     return outcome
 
 
@@ -187,7 +201,7 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page:
         ).scalar_one_or_none()
         if existing is not None:
             return Outcome(existing)
-        outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+        outcome = await _create_dialog(ctx, s, line, visitor, page)
     outcome.events[0:0] = await _dialog_events(ctx, outcome.dialog)
     return outcome
 
@@ -211,7 +225,7 @@ async def visitor_send(
             )
         ).scalar_one_or_none()
         if current is None:
-            outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+            outcome = await _create_dialog(ctx, s, line, visitor, page, forms_now=False)
         else:
             outcome = Outcome(current)
             duplicate = await _find_duplicate(s, current, client_msg_id)
@@ -225,6 +239,8 @@ async def visitor_send(
         message = await _append(ctx, s, dialog, Author("visitor"), text, client_msg_id=client_msg_id)
         outcome.events.append(_message_event(dialog, message, None))
         outcome.seq = message.seq
+        started = (line, visitor) if outcome.created else None
+        outcome.events += await _forms().visitor_wrote(ctx, s, dialog, started)
     if outcome.created or dialog.status != status_before:
         outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome
@@ -316,6 +332,7 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
         notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
         outcome.events.append(_message_event(dialog, notice, None))
         outcome.seq = notice.seq
+        outcome.events += await _forms().sync(ctx, s, dialog)
         await conversation_mail.on_dialog_closed(ctx, s, dialog)
     outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome
@@ -460,3 +477,16 @@ async def _dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, 
         ((line_topic(dialog.line_id),), Event.of({"type": "dialog", "dialog": summary})),
         ((visitor_topic(dialog.visitor_id, dialog.line_id),), Event.of(visitor_frame)),
     ]
+
+
+async def add_bot_message(
+    ctx: Context, s: AsyncSession, dialog_id: int, text: str
+) -> list[tuple[tuple[str, ...], Event]]:
+    """Append a message in the line's name inside the caller's transaction (a job's); the events to publish."""
+    dialog = await _lock_dialog(s, dialog_id)
+    if dialog is None:
+        return []
+    line = await s.get(OpenLine, dialog.line_id)
+    name = line.name if line else None
+    message = await _append(ctx, s, dialog, Author("bot", name), text)
+    return [_message_event(dialog, message, name)]

@@ -1,7 +1,7 @@
-"""email: outbox, visitor e-mail, line time zone, dialog mail state, visitor tokens
+"""email: outbox, line time zone, dialog mail state, visitor tokens
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -76,14 +76,8 @@ def upgrade() -> None:
     with op.batch_alter_table("open_lines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("time_zone", sa.String(length=64), server_default="UTC", nullable=False))
 
-    with op.batch_alter_table("visitors", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
-
 
 def downgrade() -> None:
-    with op.batch_alter_table("visitors", schema=None) as batch_op:
-        batch_op.drop_column("email")
-
     with op.batch_alter_table("open_lines", schema=None) as batch_op:
         batch_op.drop_column("time_zone")
 
