@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import datetime as dt
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -94,7 +98,28 @@ async def _workload(result: dict[str, Any], key: str, coro: Any) -> Any:
     return value
 
 
-async def run_peer(name: str, sizes: workloads.Sizes, workdir: Path, sources: SourceAddresses) -> dict[str, Any]:
+@contextlib.contextmanager
+def _profiled(pids: list[int], path: Path | None) -> Iterator[None]:
+    """Sample the server with py-spy while the block runs (collapsed stacks, for flame graphs or grep)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if path is None or not Path(spy).exists():
+        yield
+        return
+    process = subprocess.Popen(
+        [spy, "record", "--pid", str(pids[0]), "--format", "raw", "--rate", "250", "-o", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+
+
+async def run_peer(
+    name: str, sizes: workloads.Sizes, workdir: Path, sources: SourceAddresses, profile: bool = False
+) -> dict[str, Any]:
     result: dict[str, Any] = {"peer": name}
     async with launch(name, workdir / name, workloads.lines_needed(sizes)) as launched:
         result["processes"] = len(launched.processes)
@@ -103,7 +128,9 @@ async def run_peer(name: str, sizes: workloads.Sizes, workdir: Path, sources: So
         tally = Tally()
         idle = await _workload(result, "idle", workloads.idle(clients, sizes, tally))
         try:
-            await _workload(result, "dialogs", workloads.dialogs(clients, sizes, tally))
+            profile_path = workdir / f"{name}-dialogs.profile.txt" if profile else None
+            with _profiled(launched.target.pids, profile_path):
+                await _workload(result, "dialogs", workloads.dialogs(clients, sizes, tally))
         finally:
             if idle is not None:
                 await idle[2].stop()
@@ -123,6 +150,8 @@ async def run_peer(name: str, sizes: workloads.Sizes, workdir: Path, sources: So
 
 async def main_async(args: argparse.Namespace) -> int:
     sizes = workloads.QUICK if args.quick else workloads.FULL
+    if args.steps:
+        sizes = dataclasses.replace(sizes, steps=[int(x) for x in args.steps.split(",")])
     cpus = pin_generator()
     sources = SourceAddresses()
     peers = [p.strip() for p in args.peers.split(",")] if args.peers else list(PEERS)
@@ -160,7 +189,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"== {name}", flush=True)
         peer_started = time.monotonic()
         try:
-            run["peers"][name] = await run_peer(name, sizes, workdir, sources)
+            run["peers"][name] = await run_peer(name, sizes, workdir, sources, args.profile)
         except Exception as exc:
             run["peers"][name] = {"peer": name, "failed": f"{type(exc).__name__}: {exc}"}
         run["peers"][name]["seconds"] = round(time.monotonic() - peer_started, 1)
@@ -188,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peers", help=f"comma-separated subset of {', '.join(PEERS)}")
     parser.add_argument("--out", help="where RESULTS.md and the JSON go")
     parser.add_argument("--workdir", help="scratch space for databases and logs")
+    parser.add_argument("--steps", help="offered loads of the dialogs workload, e.g. 500,1000")
+    parser.add_argument("--profile", action="store_true", help="py-spy the servers during the dialogs workload")
     args = parser.parse_args(argv)
     try:
         import uvloop

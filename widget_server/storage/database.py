@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from widget_server.storage.message_batch import MessageBatcher
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -42,6 +44,8 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # Group commit for messages (see message_batch.py): the fast path of a chat under load.
+        self.messages = MessageBatcher(self)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -51,9 +55,17 @@ class Database:
             yield session
 
     @contextlib.asynccontextmanager
+    async def write_core(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in a transaction, in the same queue of writers as `write()`."""
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
             yield session
 
     async def dispose(self) -> None:
+        await self.messages.close()
         await self.engine.dispose()
