@@ -129,8 +129,8 @@ async def run_peer(
         idle = await _workload(result, "idle", workloads.idle(clients, sizes, tally))
         try:
             profile_path = workdir / f"{name}-dialogs.profile.txt" if profile else None
-            with _profiled(launched.target.pids, profile_path):
-                await _workload(result, "dialogs", workloads.dialogs(clients, sizes, tally))
+            profiler = _profiled(launched.target.pids, profile_path)
+            await _workload(result, "dialogs", workloads.dialogs(clients, sizes, tally, profiler))
         finally:
             if idle is not None:
                 await idle[2].stop()
@@ -152,6 +152,8 @@ async def main_async(args: argparse.Namespace) -> int:
     sizes = workloads.QUICK if args.quick else workloads.FULL
     if args.steps:
         sizes = dataclasses.replace(sizes, steps=[int(x) for x in args.steps.split(",")])
+    if args.step_seconds:
+        sizes = dataclasses.replace(sizes, step_seconds=args.step_seconds)
     cpus = pin_generator()
     sources = SourceAddresses()
     peers = [p.strip() for p in args.peers.split(",")] if args.peers else list(PEERS)
@@ -218,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", help="where RESULTS.md and the JSON go")
     parser.add_argument("--workdir", help="scratch space for databases and logs")
     parser.add_argument("--steps", help="offered loads of the dialogs workload, e.g. 500,1000")
+    parser.add_argument("--step-seconds", type=float, help="how long each offered load is held")
     parser.add_argument("--profile", action="store_true", help="py-spy the servers during the dialogs workload")
     args = parser.parse_args(argv)
     try:
