@@ -34,6 +34,14 @@ def ratios(run: dict[str, Any]) -> dict[str, Any]:
         out[peer] = {
             "capacity_vs_raw_relay": _ratio(cap, _get(run, "raw-relay", "dialogs", "capacity_per_sec")),
             "capacity_vs_naive_stack": _ratio(cap, _get(run, "naive-stack", "dialogs", "capacity_per_sec")),
+            "cpu_bound_estimate_vs_raw_relay": _ratio(
+                _get(run, peer, "dialogs", "cpu_bound_estimate_per_sec"),
+                _get(run, "raw-relay", "dialogs", "cpu_bound_estimate_per_sec"),
+            ),
+            "cpu_bound_estimate_vs_naive_stack": _ratio(
+                _get(run, peer, "dialogs", "cpu_bound_estimate_per_sec"),
+                _get(run, "naive-stack", "dialogs", "cpu_bound_estimate_per_sec"),
+            ),
             "memory_per_connection_vs_naive_stack": _ratio(
                 _get(run, peer, "idle", "kib_per_connection"), _get(run, "naive-stack", "idle", "kib_per_connection")
             ),
@@ -68,6 +76,18 @@ def targets(run: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         out[peer] = [
             row("dialog capacity >= 0.6 x raw relay", vs_relay, None if vs_relay is None else vs_relay >= 0.6),
             row("dialog capacity >= 10 x naive stack", vs_naive, None if vs_naive is None else vs_naive >= 10),
+            row(
+                "(CPU-bound estimate >= 0.6 x raw relay)",
+                r["cpu_bound_estimate_vs_raw_relay"],
+                None if r["cpu_bound_estimate_vs_raw_relay"] is None else r["cpu_bound_estimate_vs_raw_relay"] >= 0.6,
+            ),
+            row(
+                "(CPU-bound estimate >= 10 x naive stack)",
+                r["cpu_bound_estimate_vs_naive_stack"],
+                None
+                if r["cpu_bound_estimate_vs_naive_stack"] is None
+                else r["cpu_bound_estimate_vs_naive_stack"] >= 10,
+            ),
             row("p99 < 5 ms at 2,000 messages/s", p99, None if p99 is None else p99 < 5),
             row("idle memory <= 16 KiB per connection", kib, None if kib is None else kib <= 16),
             row("fan-out CPU per delivery <= websockets.broadcast()", fan, None if fan is None else fan <= 1.0),
@@ -189,12 +209,18 @@ def markdown(run: dict[str, Any], json_path: Path | str) -> str:
             n,
             _get(run, n, "dialogs", "dialogs"),
             _get(run, n, "dialogs", "capacity_per_sec"),
+            _get(run, n, "dialogs", "cpu_bound_estimate_per_sec"),
             _get(run, n, "dialogs", "p99_ms_at_2000"),
             _get(run, n, "dialogs", "generator_saturated"),
         ]
         for n in names
     ]
-    parts += [_table(["peer", "dialogs", "capacity msg/s", "p99 at 2k/s ms", "generator saturated"], capacity_rows)]
+    parts += [
+        _table(
+            ["peer", "dialogs", "capacity msg/s", "CPU-bound estimate msg/s", "p99 at 2k/s ms", "generator saturated"],
+            capacity_rows,
+        )
+    ]
     step_rows = []
     for n in names:
         for s in _get(run, n, "dialogs", "steps") or []:
@@ -208,6 +234,7 @@ def markdown(run: dict[str, Any], json_path: Path | str) -> str:
                     s["p999_ms"],
                     f"{s['lost']}/{s['duplicates']}/{s['gaps']}/{s['errors']}",
                     s["server_cpu_percent"],
+                    s["server_cpu_ms_per_message"],
                     s["generator_cpu_percent"],
                     s["passed"],
                 ]
@@ -224,6 +251,7 @@ def markdown(run: dict[str, Any], json_path: Path | str) -> str:
                 "p99.9 ms",
                 "lost/dup/gap/err",
                 "server CPU %",
+                "server CPU ms/msg",
                 "generator CPU %",
                 "passed",
             ],

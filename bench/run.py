@@ -85,6 +85,7 @@ async def _postgres_version() -> str | None:
 
 async def _workload(result: dict[str, Any], key: str, coro: Any) -> Any:
     started = time.monotonic()
+    print(f"   {key} ({time.strftime('%H:%M:%S')})", flush=True)
     try:
         value = await coro
     except Exception as exc:

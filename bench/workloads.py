@@ -181,7 +181,7 @@ async def _open_pair(clients: Clients, index: int, tally: Tally) -> tuple[Conn, 
 
 
 async def _run_step(
-    pairs: list[tuple[Conn, Conn, int]], rate: int, seconds: float, tally: Tally, pids: list[int]
+    pairs: list[tuple[Conn, Conn, int]], rate: int, seconds: float, tally: Tally, pids: list[int], idle_cpu_share: float
 ) -> dict[str, Any]:
     step = Step()
     for visitor, operator, _ in pairs:
@@ -214,6 +214,8 @@ async def _run_step(
     cpu1, gen1 = cpu_seconds(pids), generator_cpu()
     after = tally.snapshot()
     lat_ms = [ns / 1e6 for ns in step.latencies_ns]
+    # CPU spent on these messages: the step's CPU less what the idle connections cost over the same time.
+    busy = max(0.0, (cpu1 - cpu0) - idle_cpu_share * elapsed)
     p99 = percentile(lat_ms, 99)
     lost = max(0, total - step.delivered)
     duplicates, gaps, errors, dropped = (a - b for a, b in zip(after, before, strict=True))
@@ -235,7 +237,8 @@ async def _run_step(
         "dropped_connections": dropped,
         "server_cpu_percent": round(100 * (cpu1 - cpu0) / elapsed, 1),
         # CPU time per delivered message: less at the mercy of other processes on the machine than latency.
-        "server_cpu_ms_per_message": _r(1000 * (cpu1 - cpu0) / step.delivered) if step.delivered else None,
+        "server_cpu_ms_per_message": _r(1000 * busy / step.delivered) if step.delivered else None,
+        "cpu_bound_estimate_per_sec": round(step.delivered / busy) if busy > 0 else None,
         "generator_cpu_percent": round(100 * (gen1 - gen0) / elapsed, 1),
         "generator_kept_pace": send_seconds < seconds * 1.1,
         "passed": ok,
@@ -253,14 +256,18 @@ async def dialogs(
         min(50, sizes.connect_parallel), [lambda i=i: _open_pair(clients, i, tally) for i in range(sizes.dialogs)]
     )
     await asyncio.sleep(0.5)
+    # What the connections cost doing nothing (heartbeats), to take out of the CPU per message.
+    cpu0, t0 = cpu_seconds(clients.target.pids), time.monotonic()
+    await asyncio.sleep(2.0 if sizes.dialogs >= 100 else 0.5)
+    idle_cpu = (cpu_seconds(clients.target.pids) - cpu0) / (time.monotonic() - t0)
     steps: list[dict[str, Any]] = []
     try:
         with around_steps or contextlib.nullcontext():
             for rate in sizes.steps:
-                result = await _run_step(pairs, rate, sizes.step_seconds, tally, clients.target.pids)
+                result = await _run_step(pairs, rate, sizes.step_seconds, tally, clients.target.pids, idle_cpu)
                 steps.append(result)
-                if not result["passed"]:
-                    break  # past capacity: higher steps only take longer to fail
+                if result["lost"] or result["achieved_per_sec"] < 0.9 * rate:
+                    break  # the server no longer keeps up: higher steps only take longer to fail
                 await asyncio.sleep(0.5)
     finally:
         close_all(c for v, o, _ in pairs for c in (v, o))
@@ -271,6 +278,10 @@ async def dialogs(
         "step_seconds": sizes.step_seconds,
         "steps": steps,
         "capacity_per_sec": max(passed) if passed else 0,
+        "idle_cpu_percent_before_steps": round(100 * idle_cpu, 1),
+        # Messages per second one full core would carry at the CPU cost per message measured in the steps (the
+        # best of them): a figure that other processes on the machine disturb far less than latency.
+        "cpu_bound_estimate_per_sec": max((s["cpu_bound_estimate_per_sec"] or 0 for s in steps), default=None),
         "capacity_rule": f"highest step with p99 < {P99_LIMIT_MS:g} ms, nothing lost, duplicated or out of order",
         "p99_ms_at_2000": at_2k["p99_ms"] if at_2k else None,
         "generator_saturated": any(not s["generator_kept_pace"] or s["generator_cpu_percent"] > 90 for s in steps),

@@ -31,7 +31,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # A fixed pool: with overflow, every burst past the pool opened and closed aiosqlite connections, each a
+        # new thread, a file open and four PRAGMAs (measured: 10,000 visitors connecting took minutes).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
