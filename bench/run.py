@@ -223,7 +223,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", help="offered loads of the dialogs workload, e.g. 500,1000")
     parser.add_argument("--step-seconds", type=float, help="how long each offered load is held")
     parser.add_argument("--profile", action="store_true", help="py-spy the servers during the dialogs workload")
+    parser.add_argument("--render", metavar="JSON", help="only rewrite RESULTS.md from a results file")
     args = parser.parse_args(argv)
+    if args.render:
+        path = Path(args.render).resolve()
+        run = orjson.loads(path.read_bytes())
+        out = Path(args.out) if args.out else REPO / "bench"
+        (out / "RESULTS.md").write_text(
+            report.markdown(run, path.relative_to(out) if path.is_relative_to(out) else path)
+        )
+        return
     try:
         import uvloop
 
