@@ -33,13 +33,14 @@
     connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: (name) => `${name} is typing…`,
     dialog: (n) => `Dialog #${n}`, finished: 'The dialog is finished. Write to start a new one.',
     notSent: 'Not sent.', retry: 'Retry', unread: (n) => `${n} unread message${n === 1 ? '' : 's'}`,
-    operator: 'Operator',
+    operator: 'Operator', transcript: 'Send a copy of the conversation', thanks: 'Thank you!',
   };
   const ERRORS = {
     too_long: 'This message is too long.',
     rate_limited: 'You are sending messages too fast. Please wait a moment.',
     internal: 'Something went wrong. Please try again.',
     invalid: 'The message could not be sent.',
+    form_closed: 'This form was already sent.',
   };
 
   // ---- storage: localStorage may throw (privacy modes, quota); the widget then just works without it ----
@@ -65,6 +66,8 @@
     pending: new Map(),  // client_msg_id -> {text, el, status: 'pending' | 'acked' | 'failed'}
     isOpen: false, openSent: false, unread: 0, ready: false, readyInfo: null,
     typingSentAt: 0, typingActive: false, typingIdleTimer: 0, peerTypingTimer: 0, noticeTimer: 0,
+    forms: new Map(),    // form id -> {spec, el}: the contact forms the server asked us to show
+    formRefs: new Map(), // ref of a form.submit / form.dismiss -> form id
   };
   const listeners = { ready: [], open: [], close: [], message: [], unread: [] };
 
@@ -87,6 +90,17 @@
     svg.setAttribute('aria-hidden', 'true');
     const path = document.createElementNS(ns, 'path');
     path.setAttribute('d', 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z');
+    svg.append(path);
+    return svg;
+  }
+
+  function mailIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M3 5h18v14H3z M3 6l9 7 9-7');
     svg.append(path);
     return svg;
   }
@@ -145,6 +159,33 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   border-radius: 10px; font: inherit; color: inherit; resize: none; background: #fff; }
 .ol-send { height: 40px; padding: 0 16px; border: 0; border-radius: 10px; background: var(--a); color: #fff;
   font-weight: 600; }
+.ol-transcript { width: 34px; height: 34px; border: 0; border-radius: 8px; background: transparent; color: inherit;
+  display: flex; align-items: center; justify-content: center; }
+.ol-transcript:hover { background: rgba(255,255,255,.15); }
+.ol-transcript svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width: 1.8; }
+.ol-forms { flex: none; max-height: 60%; overflow-y: auto; background: #f8fafc; }
+.ol-forms:empty { display: none; }
+.ol-form { margin: 8px 12px; padding: 12px; border: 1px solid #e5e7eb; border-radius: 12px; background: #fff;
+  box-shadow: 0 1px 3px rgba(0,0,0,.06); }
+.ol-form-title { margin: 0 0 4px; font-weight: 600; }
+.ol-form-text { margin: 0 0 8px; color: #6b7280; font-size: 13px; }
+.ol-field { margin: 8px 0; }
+.ol-field > label, .ol-field legend { display: block; margin-bottom: 3px; font-size: 12px; color: #374151; }
+.ol-field fieldset { margin: 0; padding: 0; border: 0; }
+.ol-field input[type=text], .ol-field input[type=email], .ol-field input[type=tel], .ol-field textarea {
+  width: 100%; padding: 7px 10px; border: 1px solid #d1d5db; border-radius: 8px; font: inherit; color: inherit; }
+.ol-field textarea { min-height: 56px; resize: vertical; }
+.ol-field [aria-invalid=true] { border-color: #dc2626; background: #fef2f2; }
+.ol-field-error { margin-top: 3px; color: #b91c1c; font-size: 12px; }
+.ol-choices { display: flex; gap: 8px; }
+.ol-choice { flex: 1; display: flex; align-items: center; justify-content: center; gap: 6px; padding: 7px;
+  border: 1px solid #d1d5db; border-radius: 8px; cursor: pointer; }
+.ol-choice:has(input:checked) { border-color: var(--a); background: #eff6ff; font-weight: 600; }
+.ol-choice:focus-within { outline: 3px solid #93c5fd; outline-offset: 1px; }
+.ol-form-actions { display: flex; gap: 8px; margin-top: 10px; }
+.ol-form-submit { padding: 7px 14px; border: 0; border-radius: 8px; background: var(--a); color: #fff; font-weight: 600; }
+.ol-form-submit:disabled { opacity: .6; }
+.ol-form-dismiss { padding: 7px 10px; border: 0; background: none; color: #6b7280; text-decoration: underline; }
 .ol-vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
@@ -169,6 +210,10 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     u.number = h('span', { class: 'ol-dialog-number', hidden: '' });
     u.operator = h('span', { class: 'ol-operator' });
     u.close = h('button', { type: 'button', class: 'ol-close', 'aria-label': T.close, text: '×' });
+    u.transcript = h('button', {
+      type: 'button', class: 'ol-transcript', 'aria-label': T.transcript, title: T.transcript, hidden: '',
+    }, mailIcon());
+    u.forms = h('div', { class: 'ol-forms', 'aria-live': 'polite' });
     u.status = h('div', { class: 'ol-status', role: 'status', hidden: '' });
     u.messages = h('div', { class: 'ol-messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'ol-title' });
     u.finished = h('div', { class: 'ol-finished', hidden: '', text: T.finished });
@@ -180,8 +225,8 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       h('label', { class: 'ol-vh', for: 'ol-input', text: T.message }), u.input, u.send);
     u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': T.chat, hidden: '' },
       h('div', { class: 'ol-header' }, h('div', { class: 'ol-titles' }, u.title,
-        h('div', { class: 'ol-sub' }, u.number, u.operator)), u.close),
-      u.status, u.messages, u.finished, u.typing, u.notice, u.form);
+        h('div', { class: 'ol-sub' }, u.number, u.operator)), u.transcript, u.close),
+      u.status, u.messages, u.forms, u.finished, u.typing, u.notice, u.form);
 
     u.root = h('div', { class: 'ol-root' }, u.window, u.launcher, u.badgeText);
     root.append(h('style', { text: CSS }), u.root);
@@ -192,6 +237,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 
     u.launcher.addEventListener('click', () => (state.isOpen ? closeWindow() : openWindow()));
     u.close.addEventListener('click', () => closeWindow(true));
+    u.transcript.addEventListener('click', () => sendFrame({ type: 'transcript.request', ref: newId() }));
     u.window.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.stopPropagation(); closeWindow(true); }
     });
@@ -276,6 +322,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     ui.window.setAttribute('aria-label', state.lineName || T.chat);
     ui.number.hidden = !(d && d.number);
     ui.number.textContent = d && d.number ? T.dialog(d.number) : '';
+    ui.transcript.hidden = !(d && d.id);
     ui.operator.textContent = (d && d.operator && d.operator.name) || '';
     ui.finished.hidden = !(d && d.status === 'finished');
   }
@@ -605,7 +652,10 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       case 'welcome': return onWelcome(f);
       case 'message': return renderMessages([f]);
       case 'dialog': if (f.dialog) { setDialog(f.dialog); persist(); } return undefined;
-      case 'ack': return onAck(f);
+      case 'ack': return f.form_id ? onFormAck(f) : onAck(f);
+      case 'form.show': return f.form ? showForm(f.form) : undefined;
+      case 'form.done': return removeForm(f.form_id, f.status === 'completed');
+      case 'form.error': return onFormError(f);
       case 'typing': return onPeerTyping(f);
       case 'seen': return onSeen(f);
       case 'error': return onError(f);
@@ -655,10 +705,132 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   }
 
   function onError(f) {
+    if (f.ref && state.formRefs.has(f.ref)) {
+      const id = state.formRefs.get(f.ref);
+      state.formRefs.delete(f.ref);
+      if (f.code === 'form_closed' || f.code === 'forbidden') removeForm(id, false);
+      else setFormBusy(id, false);
+    }
     const entry = f.ref && state.pending.get(f.ref);
     if (entry) markFailed(entry);
     const text = ERRORS[f.code] || (entry ? ERRORS.invalid : null);
     if (text) showNotice(text); // others (invalid_token, forbidden...) are handled by the welcome that follows
+  }
+
+  // ---- contact forms: the server decides when they appear (form.show) and what a bad field needs ----
+  function fieldId(formId, name) { return `ol-f-${formId}-${name}`; }
+
+  function buildField(formId, f, typed) {
+    const id = fieldId(formId, f.name);
+    const error = h('div', { class: 'ol-field-error', id: `${id}-error`, hidden: '' });
+    const wrap = h('div', { class: 'ol-field', 'data-field': f.name });
+    if (f.type === 'choice') {
+      const choices = h('div', { class: 'ol-choices' });
+      for (const o of f.options || []) {
+        const input = h('input', { type: 'radio', name: id, value: o.value });
+        if ((typed ?? f.value) === o.value) input.checked = true;
+        const icon = o.value === 'good' ? '✓' : o.value === 'bad' ? '✗' : '';
+        choices.append(h('label', { class: 'ol-choice' }, input, h('span', { 'aria-hidden': 'true', text: icon }), o.label));
+      }
+      wrap.append(h('fieldset', { 'aria-describedby': error.id }, h('legend', { text: f.label }), choices), error);
+      return wrap;
+    }
+    const input = f.type === 'textarea' ? h('textarea', { id, rows: '2' })
+      : h('input', { id, type: ['email', 'tel'].includes(f.type) ? f.type : 'text' });
+    input.name = f.name;
+    input.value = typed ?? f.value ?? '';
+    if (f.max_length) input.maxLength = f.max_length;
+    if (f.autocomplete) input.autocomplete = f.autocomplete;
+    if (f.required) input.setAttribute('aria-required', 'true');
+    input.setAttribute('aria-describedby', error.id);
+    wrap.append(h('label', { for: id, text: f.label }), input, error);
+    return wrap;
+  }
+
+  function formValues(el) {
+    const values = {};
+    for (const field of el.querySelectorAll('.ol-field')) {
+      const name = field.dataset.field;
+      const checked = field.querySelector('input[type=radio]:checked');
+      const input = field.querySelector('input:not([type=radio]), textarea');
+      if (checked) values[name] = checked.value;
+      else if (input) values[name] = input.value;
+    }
+    return values;
+  }
+
+  // Shown again (reconnect) or grown (the name was given): what the visitor typed stays.
+  function showForm(spec) {
+    const old = state.forms.get(spec.id);
+    const typed = old ? formValues(old.el) : {};
+    const el = h('form', {
+      class: 'ol-form', novalidate: '', 'data-form-id': String(spec.id), 'data-kind': spec.kind,
+      'aria-labelledby': `ol-form-title-${spec.id}`,
+    }, h('div', { class: 'ol-form-title', id: `ol-form-title-${spec.id}`, text: spec.title || '' }));
+    if (spec.text) el.append(h('p', { class: 'ol-form-text', text: spec.text }));
+    for (const f of spec.fields || []) el.append(buildField(spec.id, f, typed[f.name]));
+    const submit = h('button', { type: 'submit', class: 'ol-form-submit', text: spec.submit || T.send });
+    const dismiss = h('button', { type: 'button', class: 'ol-form-dismiss', text: spec.dismiss || '×' });
+    el.append(h('div', { class: 'ol-form-actions' }, submit, dismiss));
+    el.addEventListener('submit', (e) => { e.preventDefault(); sendForm(spec.id, 'form.submit'); });
+    dismiss.addEventListener('click', () => sendForm(spec.id, 'form.dismiss'));
+    if (old) old.el.replaceWith(el); else ui.forms.append(el);
+    state.forms.set(spec.id, { spec, el });
+    const grew = old && old.spec.step !== spec.step;
+    if (grew || (!old && state.isOpen && !ui.input.value)) {
+      // Focus the first field still empty, so the visitor can go on typing.
+      const next = [...el.querySelectorAll('input:not([type=radio]), textarea')].find((i) => !i.value);
+      if (next) next.focus();
+    }
+    el.scrollIntoView({ block: 'nearest' });
+  }
+
+  function sendForm(id, type) {
+    const form = state.forms.get(id);
+    if (!form) return;
+    const ref = newId();
+    const frame = type === 'form.submit' ? { type, ref, form_id: id, values: formValues(form.el) } : { type, ref, form_id: id };
+    if (!sendFrame(frame)) return showNotice(T.reconnecting);
+    state.formRefs.set(ref, id);
+    setFormBusy(id, true);
+  }
+
+  function setFormBusy(id, busy) {
+    const form = state.forms.get(id);
+    if (form) form.el.querySelector('.ol-form-submit').disabled = busy;
+  }
+
+  function onFormAck(f) {
+    state.formRefs.delete(f.ref);
+    setFormBusy(f.form_id, false);
+  }
+
+  function onFormError(f) {
+    state.formRefs.delete(f.ref);
+    const form = state.forms.get(f.form_id);
+    if (!form) return;
+    setFormBusy(f.form_id, false);
+    let first = null;
+    for (const field of form.el.querySelectorAll('.ol-field')) {
+      const message = (f.errors || {})[field.dataset.field];
+      const error = field.querySelector('.ol-field-error');
+      const input = field.querySelector('input, textarea');
+      error.textContent = message || '';
+      error.hidden = !message;
+      if (message) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+      if (message && !first) first = input;
+    }
+    if (first) first.focus();
+  }
+
+  function removeForm(id, thanked) {
+    const form = state.forms.get(id);
+    if (!form) return;
+    const hadFocus = form.el.contains(form.el.getRootNode().activeElement);
+    form.el.remove();
+    state.forms.delete(id);
+    if (thanked) showNotice(T.thanks);
+    if (hadFocus && state.isOpen) ui.input.focus();
   }
 
   // ---- start ----

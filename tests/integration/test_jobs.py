@@ -3,50 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from tests.support.services import PG_HOST, PG_PORT, create_pg_database, drop_pg_database, need_service, pg_url
-from widget_server.clock import FakeClock
-from widget_server.config import Settings
 from widget_server.jobs import store
 from widget_server.jobs.runner import MAX_ATTEMPTS, JobRunner
-from widget_server.services.context import Context
-from widget_server.storage.database import Database
-from widget_server.storage.migrate import upgrade
 from widget_server.storage.tables import Counter, Job
 
 
-class _NoEvents:
-    def publish(self, topic: str, event: object) -> None:
-        pass
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def ctx(request, tmp_path) -> AsyncIterator[Context]:
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
-    else:
-        need_service("PostgreSQL", PG_HOST, PG_PORT)
-        pg_name = create_pg_database()
-        url = pg_url(pg_name)
-    upgrade(url)
-    db = Database(url)
-    async with db.write() as s:
+@pytest.fixture(autouse=True)
+async def run_counter(ctx) -> None:
+    async with ctx.db.write() as s:
         s.add(Counter(name="runs", value=0))
-    yield Context(
-        settings=Settings(data_dir=tmp_path, database_url=url, secret_key="k"),
-        db=db,
-        events=_NoEvents(),
-        clock=FakeClock(),
-    )
-    await db.dispose()
-    if pg_name:
-        drop_pg_database(pg_name)
 
 
 async def count_run(ctx, s, job) -> None:

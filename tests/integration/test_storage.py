@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from tests.support.clients import Visitor, login, make_line
-from tests.support.services import PG_HOST, PG_PORT, create_pg_database, drop_pg_database, need_service, pg_url
-from widget_server.clock import FakeClock
-from widget_server.config import Settings
 from widget_server.services import dialogs, lines, visitors
-from widget_server.services.context import Context
 from widget_server.services.dialogs import Page
-from widget_server.storage.database import Database
 from widget_server.storage.migrate import upgrade
 from widget_server.storage.tables import Message, metadata
-
-
-class _NoEvents:
-    def publish(self, topic: str, event: object) -> None:
-        pass
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def ctx(request, tmp_path) -> AsyncIterator[Context]:
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'storage.db'}"
-    else:
-        need_service("PostgreSQL", PG_HOST, PG_PORT)
-        pg_name = create_pg_database()
-        url = pg_url(pg_name)
-    upgrade(url)
-    db = Database(url)
-    settings = Settings(data_dir=tmp_path, database_url=url, secret_key="k")
-    yield Context(settings=settings, db=db, events=_NoEvents(), clock=FakeClock())
-    await db.dispose()
-    if pg_name:
-        drop_pg_database(pg_name)
 
 
 async def test_migrations_produce_exactly_the_models_schema(ctx):

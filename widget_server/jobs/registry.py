@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from widget_server.jobs.runner import Handler
+from widget_server.services import forms
 
 
 def default_handlers() -> dict[str, Handler]:
-    return {}
+    return {forms.FORM_JOB: forms.run_form_job}

@@ -65,6 +65,30 @@ class VisitorSeen(Frame):
     seq: Seq
 
 
+FormId = Annotated[int, Field(ge=1, le=2**62)]
+RequiredRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Form values are strings; their own rules (e-mail, phone, lengths) are checked by the form, field by field.
+FormValue = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class FormSubmit(Frame):
+    type: Literal["form.submit"]
+    ref: RequiredRef
+    form_id: FormId
+    values: Annotated[dict[Annotated[str, StringConstraints(max_length=32)], FormValue], Field(max_length=10)]
+
+
+class FormDismiss(Frame):
+    type: Literal["form.dismiss"]
+    ref: RequiredRef
+    form_id: FormId
+
+
+class TranscriptRequestIn(Frame):
+    type: Literal["transcript.request"]
+    ref: RequiredRef
+
+
 class Ping(Frame):
     type: Literal["ping"]
 
@@ -112,6 +136,9 @@ VISITOR_FRAMES: dict[str, type[Frame]] = {
     "typing": VisitorTyping,
     "seen": VisitorSeen,
     "ping": Ping,
+    "form.submit": FormSubmit,
+    "form.dismiss": FormDismiss,
+    "transcript.request": TranscriptRequestIn,
 }
 
 OPERATOR_FRAMES: dict[str, type[Frame]] = {

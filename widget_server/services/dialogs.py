@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
 from widget_server.errors import Conflict, Forbidden
+from widget_server.i18n import gettext
 from widget_server.services.context import Context
 from widget_server.services.events import (
     Event,
@@ -56,6 +57,13 @@ class Outcome:
     events: list[tuple[tuple[str, ...], Event]] = field(default_factory=list)
 
 
+def _forms() -> Any:
+    # Forms build on this module (they append messages to dialogs); imported late to keep the import order simple.
+    from widget_server.services import forms
+
+    return forms
+
+
 def publish_all(ctx: Context, events: list[tuple[tuple[str, ...], Event]]) -> None:
     for topics, event in events:
         for topic in topics:
@@ -90,6 +98,7 @@ async def _append(
     kind: str = "text",
     code: str | None = None,
     client_msg_id: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Message:
     dialog.last_seq += 1
     now = ctx.clock.now()
@@ -104,6 +113,7 @@ async def _append(
         code=code,
         body=body,
         client_msg_id=client_msg_id,
+        data=data,
         created_at=now,
     )
     s.add(message)
@@ -116,12 +126,20 @@ def _message_event(dialog: Dialog, message: Message, author_name: str | None) ->
     return topics, Event.of(message_payload(message, author_name), message.dialog_id, message.seq)
 
 
-async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
+async def _line_language(s: AsyncSession, dialog: Dialog) -> str:
+    line = await s.get(OpenLine, dialog.line_id)
+    return line.language if line else "en"
+
+
+async def _create_dialog(
+    ctx: Context, s: AsyncSession, line: OpenLine, visitor: Visitor, page: Page, forms_now: bool = True
+) -> Outcome:
+    assert visitor.id is not None
     now = ctx.clock.now()
     dialog = Dialog(
         number=await _next_dialog_number(s),
         line_id=line.id,
-        visitor_id=visitor_id,
+        visitor_id=visitor.id,
         status=DialogStatus.NEW.value,
         page_url=page.url,
         page_title=page.title,
@@ -134,6 +152,8 @@ async def _create_dialog(ctx: Context, s: AsyncSession, line: OpenLine, visitor_
     if line.greeting:
         greeting = await _append(ctx, s, dialog, Author("bot", line.name), line.greeting)
         outcome.events.append(_message_event(dialog, greeting, line.name))
+    if forms_now:  # else the caller tells the forms itself, with what it knows more
+        outcome.events += await _forms().dialog_started(ctx, s, dialog, (line, visitor))
     return outcome
 
 
@@ -171,7 +191,7 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page:
         ).scalar_one_or_none()
         if existing is not None:
             return Outcome(existing)
-        outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+        outcome = await _create_dialog(ctx, s, line, visitor, page)
     outcome.events[0:0] = await _dialog_events(ctx, outcome.dialog)
     return outcome
 
@@ -198,7 +218,7 @@ async def visitor_send(
             )
         ).scalar_one_or_none()
         if current is None:
-            outcome = await _create_dialog(ctx, s, line, visitor.id, page)
+            outcome = await _create_dialog(ctx, s, line, visitor, page, forms_now=False)
         else:
             outcome = Outcome(current)
             duplicate = await _find_duplicate(s, current, client_msg_id)
@@ -212,6 +232,8 @@ async def visitor_send(
         message = await _append(ctx, s, dialog, Author("visitor"), text, client_msg_id=client_msg_id)
         outcome.events.append(_message_event(dialog, message, None))
         outcome.seq = message.seq
+        started = (line, visitor) if outcome.created else None
+        outcome.events += await _forms().visitor_wrote(ctx, s, dialog, started)
     if outcome.created or dialog.status != status_before:
         outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome
@@ -258,9 +280,8 @@ async def operator_join(ctx: Context, who: OperatorIdentity, dialog_id: int) -> 
 async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorIdentity, outcome: Outcome) -> None:
     dialog.operator_id = who.id
     dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_JOINED).value
-    notice = await _append(
-        ctx, s, dialog, Author("system"), f"{who.name} joined the chat", kind="system", code="operator_joined"
-    )
+    text = gettext(await _line_language(s, dialog), "{name} joined the chat", name=who.name)
+    notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="operator_joined")
     outcome.events.append(_message_event(dialog, notice, None))
 
 
@@ -302,11 +323,11 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
             return outcome
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.CLOSE).value
         dialog.closed_at = ctx.clock.now()
-        notice = await _append(
-            ctx, s, dialog, Author("system"), f"{who.name} closed the dialog", kind="system", code="dialog_closed"
-        )
+        text = gettext(await _line_language(s, dialog), "{name} closed the dialog", name=who.name)
+        notice = await _append(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
         outcome.events.append(_message_event(dialog, notice, None))
         outcome.seq = notice.seq
+        outcome.events += await _forms().sync(ctx, s, dialog)
     outcome.events[0:0] = await _dialog_events(ctx, dialog)
     return outcome
 
@@ -449,12 +470,26 @@ async def _dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, 
     ]
 
 
+async def add_bot_message(
+    ctx: Context, s: AsyncSession, dialog_id: int, text: str
+) -> list[tuple[tuple[str, ...], Event]]:
+    """Append a message in the line's name inside the caller's transaction (a job's); the events to publish."""
+    dialog = await _lock_dialog(s, dialog_id)
+    if dialog is None:
+        return []
+    line = await s.get(OpenLine, dialog.line_id)
+    name = line.name if line else None
+    message = await _append(ctx, s, dialog, Author("bot", name), text)
+    return [_message_event(dialog, message, name)]
+
+
 # -- the steady case, group-committed ---------------------------------------------------------------------------
 # Most messages change nothing but the dialog's `last_seq`: the dialog exists, its status stays, its operator is
-# set. Those go through the batching writer (storage/message_batch.py), which stores many in one transaction;
-# any other message (a new dialog, a status change, an assignment, a dialog not on the operator's lines) gets
-# `None` back and takes the full use case above. A use case that must do more for every message (schedule a
-# job, say) must either do it here too or narrow these conditions.
+# set (so no form is due: forms.visitor_wrote does nothing then). Those go through the batching writer
+# (storage/message_batch.py), which stores many in one transaction; any other message (a new dialog, a status
+# change, an assignment, a dialog not on the operator's lines) gets `None` back and takes the full use case above.
+# A use case that must do more for every message (schedule a job, say) must either do it here too or narrow these
+# conditions.
 
 
 def _steady_statuses(event: DialogEvent) -> frozenset[str]:
@@ -475,6 +510,8 @@ def _visitor_draft(ctx: Context, line: OpenLine, visitor_id: int, page: Page, cl
         statuses=_VISITOR_STEADY,
         visitor_line=(visitor_id, line.id),
         open_statuses=_OPEN,
+        # An unassigned dialog may owe the visitor the offline form (forms.visitor_wrote): the full use case.
+        needs_operator=True,
         page=(page.url, page.title) if page.url else None,
     )
 

@@ -92,6 +92,9 @@ async def update_line(ctx: Context, line_id: str, changes: dict[str, Any]) -> Op
             raise NotFound("No such line", "unknown_line")
         if "allowed_origins" in changes:
             changes["allowed_origins"] = clean_origins(changes["allowed_origins"])
+        if "settings" in changes:
+            # A patch of some settings; a new dict, so that the JSON column is seen as changed.
+            changes["settings"] = {**line.settings, **changes["settings"]}
         for key, value in changes.items():
             setattr(line, key, value)
     return line

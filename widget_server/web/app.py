@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from widget_server.clock import Clock, SystemClock
+from widget_server.clock import Clock, FileClock, SystemClock
 from widget_server.config import Settings
 from widget_server.errors import OpenlineError
 from widget_server.jobs.registry import default_handlers
@@ -54,9 +54,16 @@ def create_app(
     job_handlers: dict[str, Handler] | None = None,
 ) -> Starlette:
     database = Database(settings.db_url)
-    the_bus = bus or make_bus(settings.redis_url)
+    the_bus = bus or make_bus(settings.redis_url, settings.redis_prefix)
+    handlers = default_handlers() if job_handlers is None else job_handlers
+    if clock is None and settings.test_clock_file is not None:
+        # Multi-process tests only: a clock the test moves for every process, and a job kind it can observe.
+        from widget_server.jobs.testing import test_handlers
+
+        clock = FileClock(settings.test_clock_file)
+        handlers = handlers | test_handlers()
     ctx = Context(settings=settings, db=database, events=the_bus, clock=clock or SystemClock())
-    runner = JobRunner(ctx, default_handlers() if job_handlers is None else job_handlers)
+    runner = JobRunner(ctx, handlers)
     ctx.kick_jobs = runner.kick
 
     @contextlib.asynccontextmanager

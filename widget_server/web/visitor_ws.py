@@ -10,20 +10,23 @@ from starlette.websockets import WebSocket
 
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text, single_line
-from widget_server.errors import Conflict, InvalidInput, NotFound, OpenlineError
+from widget_server.errors import Conflict, FormRejected, InvalidInput, NotFound, OpenlineError
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
 from widget_server.realtime.frames import (
     VISITOR_FRAMES,
+    FormDismiss,
+    FormSubmit,
     Frame,
     Hello,
     Open,
     Ping,
+    TranscriptRequestIn,
     VisitorSeen,
     VisitorSend,
     VisitorTyping,
 )
-from widget_server.services import dialogs, lines, visitors
+from widget_server.services import dialogs, forms, lines, visitors
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.services.events import Event, line_topic, visitor_topic
@@ -69,6 +72,7 @@ class VisitorSession:
         self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
         self.conn.strict_unknown_dialogs = True
         self.conn.on_dialog_event = self._note_dialog
+        self.conn.resync = self._resync
         self.visitor: Visitor | None = None
         self.dialog_id: int | None = None
         self.page = Page()
@@ -131,7 +135,9 @@ class VisitorSession:
         async def welcome(conn: Connection) -> None:
             # Subscribed before reading, inside the sender's turn: whatever is published from here on waits in
             # the queue behind the welcome and is then deduplicated by seq.
-            conn.subscribe(self.bus.subscribe(visitor_topic(visitor_id, self.line.id), conn.on_event))
+            topic = visitor_topic(visitor_id, self.line.id)
+            conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
+            await self.bus.listening(topic)  # with several processes: until the others' events reach us
             current = await dialogs.latest_dialog(ctx, visitor_id, self.line.id)
             shown = current
             after = 0
@@ -153,8 +159,26 @@ class VisitorSession:
             if shown is not None and shown.id is not None:
                 self.dialog_id = shown.id
                 conn.tracker.start(shown.id, max([after] + [m["seq"] for m in messages]))
+            # A form that was showing when the visitor left (or in another tab) is shown again.
+            for frame in await forms.open_forms(ctx, self.line, visitor_id):
+                await conn.send_now(frame)
 
         await self.conn.run_in_order(welcome)
+
+    async def _resync(self, conn: Connection) -> None:
+        """The bus may have lost events: send the current dialog as it is now and every message not yet sent."""
+        assert self.visitor is not None and self.visitor.id is not None
+        latest = await dialogs.latest_dialog(self.ctx, self.visitor.id, self.line.id)
+        if latest is None or latest.id is None:
+            return
+        for dialog_id in sorted(set(conn.tracker.delivered) - {latest.id}):
+            await conn.send_history(
+                dialog_id, await dialogs.load_messages(self.ctx, dialog_id, conn.tracker.last(dialog_id))
+            )
+        await conn.send_now({"type": "dialog", "dialog": await dialogs.visitor_view(self.ctx, latest)})
+        messages = await dialogs.load_messages(self.ctx, latest.id, conn.tracker.last(latest.id))
+        await conn.send_history(latest.id, messages)
+        self._note_dialog(latest.id)
 
     async def _handle(self, frame: Frame) -> None:
         ctx = self.ctx
@@ -203,8 +227,44 @@ class VisitorSession:
                 ctx.events.publish(line_topic(self.line.id), event)
                 # The visitor's other tabs clear their unread badge too.
                 ctx.events.publish(visitor_topic(self.visitor.id, self.line.id), event)
+        elif isinstance(frame, FormSubmit | FormDismiss | TranscriptRequestIn):
+            await self._form_frame(frame)
         elif isinstance(frame, Ping):
             self.conn.reply({"type": "pong"})
+
+    async def _form_frame(self, frame: FormSubmit | FormDismiss | TranscriptRequestIn) -> None:
+        ctx = self.ctx
+        assert self.visitor is not None and self.visitor.id is not None
+        if isinstance(frame, FormSubmit):
+            try:
+                outcome = await forms.submit(ctx, self.line, self.visitor.id, frame.form_id, frame.ref, frame.values)
+            except FormRejected as exc:
+                self.conn.reply(
+                    {
+                        "type": "form.error",
+                        "ref": frame.ref,
+                        "form_id": frame.form_id,
+                        "code": exc.code,
+                        "message": exc.message,
+                        "errors": exc.fields,
+                    }
+                )
+                return
+        elif isinstance(frame, FormDismiss):
+            outcome = await forms.dismiss(ctx, self.line, self.visitor.id, frame.form_id)
+        else:
+            outcome = await forms.request_transcript(ctx, self.line, self.visitor.id)
+        publish_all(ctx, outcome.events)
+        self.conn.reply(
+            {
+                "type": "ack",
+                "ref": frame.ref,
+                "dialog_id": outcome.dialog_id,
+                "form_id": outcome.form_id,
+                "seq": None,
+                "duplicate": outcome.duplicate,
+            }
+        )
 
     async def _current_dialog(self) -> Dialog:
         assert self.visitor is not None and self.visitor.id is not None
