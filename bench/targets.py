@@ -207,6 +207,7 @@ async def launch(name: str, workdir: Path, line_ids: list[str]) -> AsyncIterator
                 "DATA_DIR": str(workdir / "data"),
                 "DATABASE_URL": f"{PG}/{pg_name}",
                 "REDIS_URL": REDIS,
+                "REDIS_PREFIX": f"bench-{pg_name}",  # the Redis server is shared with the test suites
                 # Both processes are one installation: the console's origin is the first one's.
                 "PUBLIC_URL": f"http://127.0.0.1:{port}",
             }

@@ -52,15 +52,15 @@ FULL = Sizes(
     storm_jitter=1.0,
 )
 QUICK = Sizes(
-    idle=200,
-    dialogs=20,
+    idle=100,
+    dialogs=10,
     steps=[100, 200],
     step_seconds=1.0,
-    idle_window=1.0,
-    fanout=100,
-    fanout_events=3,
-    storm=50,
-    storm_flow=50,
+    idle_window=0.5,
+    fanout=50,
+    fanout_events=2,
+    storm=30,
+    storm_flow=30,
     storm_jitter=0.2,
     connect_parallel=50,
 )

@@ -165,5 +165,6 @@ def test_intro_form_appears_at_5s_unless_the_dialog_closed_first(closed):
         facts = replace(facts, ended_at=at(closed))
         jobs.apply(facts)
     jobs.run_until(at(100), facts)
-    expected = [] if closed is not None and closed < 5 else [at(5)]
+    # A dialog that ends at the very instant the form falls due does not get it (the close is applied first).
+    expected = [] if closed is not None and closed <= 5 else [at(5)]
     assert jobs.fired.get(FormKind.INTRO, []) == expected

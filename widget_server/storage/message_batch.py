@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 _dialogs = Dialog.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
+# Every other column of a message at its model default, so a column added later is written (and read) too.
+_MESSAGE_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=True) if not field.is_required() else None
+    for name, field in Message.model_fields.items()
+    if name != "id"
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +192,7 @@ def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
         if draft.page is not None:
             row["page_url"], row["page_title"] = draft.page
         message = {
+            **_MESSAGE_DEFAULTS,
             "dialog_id": row["id"],
             "seq": row["last_seq"],
             "kind": draft.kind,
