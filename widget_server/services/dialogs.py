@@ -298,9 +298,8 @@ async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorId
 
 
 async def operator_send(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Outcome:
-    steady = await _append_steady(ctx, _operator_draft(ctx, who, dialog_id, client_msg_id, text), who.name)
-    if steady is not None:
-        return steady
+    # No group-committed steady path here: every operator message may owe the visitor an unread-messages e-mail
+    # (conversation_mail.on_operator_message schedules it in this transaction), which the batching writer skips.
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
         dialog = await _lock_dialog(s, dialog_id)
@@ -514,7 +513,6 @@ def _steady_statuses(event: DialogEvent) -> frozenset[str]:
 
 
 _VISITOR_STEADY = _steady_statuses(DialogEvent.VISITOR_MESSAGE)
-_OPERATOR_STEADY = _steady_statuses(DialogEvent.OPERATOR_MESSAGE)
 _OPEN = frozenset(st.value for st in OPEN_STATUSES)
 
 
@@ -530,20 +528,6 @@ def _visitor_draft(ctx: Context, line: OpenLine, visitor_id: int, page: Page, cl
         # An unassigned dialog may owe the visitor the offline form (forms.visitor_wrote): the full use case.
         needs_operator=True,
         page=(page.url, page.title) if page.url else None,
-    )
-
-
-def _operator_draft(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Draft:
-    return Draft(
-        author_type="operator",
-        body=text,
-        client_msg_id=client_msg_id,
-        created_at=ctx.clock.now(),
-        statuses=_OPERATOR_STEADY,
-        dialog_id=dialog_id,
-        line_ids=who.line_ids,
-        needs_operator=True,
-        operator_id=who.id,
     )
 
 
