@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.live_server import LiveServer
 from tests.support.services import (
@@ -22,6 +23,11 @@ from tests.support.services import (
 from widget_server.clock import FakeClock
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+
+# A loaded 2-core CI machine can make one example take longer than Hypothesis' 200 ms default deadline; our
+# properties are about correctness, never speed (speed is measured in bench/).
+hypothesis_settings.register_profile("openline", deadline=None)
+hypothesis_settings.load_profile("openline")
 
 
 def _database(kind: str, tmp: Path) -> tuple[str, str | None]:
