@@ -26,6 +26,14 @@ test: $(VENV)/.test-installed
 	$(BIN)/mypy
 	$(BIN)/pytest $(ARGS)
 
+# The benchmark (bench/README.md): every peer, every workload; ARGS=--quick for the small run CI does.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(ARGS)
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

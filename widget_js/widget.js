@@ -19,6 +19,15 @@
   const WS_URL = BASE.replace(/^http/, 'ws') + '/ws/visitor?line=' + encodeURIComponent(LINE);
   const KEY = `openline:${LINE}:`;
 
+  // An e-mail's link back to a conversation ends in `#openline=<token>` (docs/protocol.md, `hello.link`). It is
+  // read once and taken out of the address bar, so that a reload, a bookmark or a shared URL does not carry it on.
+  const LINK = (() => {
+    const m = /(?:^#|&)openline=([0-9A-Za-z._-]{1,200})/.exec(location.hash);
+    if (!m) return null;
+    try { history.replaceState(history.state, '', location.href.replace(/#.*$/, '')); } catch { /* sandboxed */ }
+    return m[1];
+  })();
+
   const PING_MS = 25000;
   const STALE_MS = 65000;         // no frame at all for this long (two pings unanswered): the socket is dead
   const TYPING_EVERY_MS = 2000;
@@ -28,22 +37,29 @@
   const MAX_FRAME_BYTES = 16 * 1024 - 256; // the server closes the socket (1009) above 16 KiB: never send that
   const HISTORY_KEEP = 100;
 
-  const T = {
+  // The widget's texts in English; the server sends them in the line's language (`welcome.line.strings`, see
+  // docs/protocol.md), kept for the next page so it starts in that language too. `{name}` fields are filled in.
+  const TEXTS = {
     open: 'Open chat', close: 'Close chat', message: 'Message', send: 'Send', chat: 'Chat',
-    connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: (name) => `${name} is typing…`,
-    dialog: (n) => `Dialog #${n}`, finished: 'The dialog is finished. Write to start a new one.',
-    notSent: 'Not sent.', retry: 'Retry', unread: (n) => `${n} unread message${n === 1 ? '' : 's'}`,
-    operator: 'Operator', attach: 'Attach a file', uploading: (name) => `Sending ${name}…`,
+    connecting: 'Connecting…', reconnecting: 'Reconnecting…', typing: '{name} is typing…',
+    dialog: 'Dialog #{number}', finished: 'The dialog is finished. Write to start a new one.',
+    not_sent: 'Not sent.', retry: 'Retry', retry_label: 'Retry sending', unread: 'Unread messages: {count}',
+    operator: 'Operator', attach: 'Attach a file', uploading: 'Sending {name}…', transcript: 'Send a copy of the conversation', thanks: 'Thank you!',
+    error_too_long: 'This message is too long.',
+    error_rate_limited: 'You are sending messages too fast. Please wait a moment.',
+    error_internal: 'Something went wrong. Please try again.',
+    error_invalid: 'The message could not be sent.',
+    error_form_closed: 'This form was already sent.',
+    error_too_large: 'This file is too large.',
+    error_type_not_allowed: 'Files of this type cannot be sent here.',
+    error_type_mismatch: 'This file is not what its name says.',
+    error_invalid_link: 'This link has expired. Write to us here and we will answer.',
   };
-  const ERRORS = {
-    too_long: 'This message is too long.',
-    rate_limited: 'You are sending messages too fast. Please wait a moment.',
-    internal: 'Something went wrong. Please try again.',
-    invalid: 'The message could not be sent.',
-    too_large: 'This file is too large.',
-    type_not_allowed: 'Files of this type cannot be sent here.',
-    type_mismatch: 'This file is not what its name says.',
-  };
+  let strings = {};
+  function t(key, values) {
+    const text = typeof strings[key] === 'string' ? strings[key] : TEXTS[key] || key;
+    return values ? text.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all)) : text;
+  }
 
   // ---- storage: localStorage may throw (privacy modes, quota); the widget then just works without it ----
   const store = {
@@ -55,10 +71,12 @@
     },
     remove(name) { try { localStorage.removeItem(KEY + name); } catch { /* ignore */ } },
   };
+  strings = store.get('strings') || {};
 
   const state = {
     ws: null, connected: false, everConnected: false, attempt: 0, retryTimer: 0, pingTimer: 0, lastFrameAt: 0,
     token: store.get('token', true),
+    link: LINK,          // sent with the first hello only
     lineName: '',
     dialog: null,        // {id, number, status, operator, ...} of the dialog shown
     lastSeq: 0,          // highest seq rendered for state.dialog: never render a seq twice
@@ -68,6 +86,8 @@
     pending: new Map(),  // client_msg_id -> {text, el, status: 'pending' | 'acked' | 'failed'}
     isOpen: false, openSent: false, unread: 0, ready: false, readyInfo: null,
     typingSentAt: 0, typingActive: false, typingIdleTimer: 0, peerTypingTimer: 0, noticeTimer: 0,
+    forms: new Map(),    // form id -> {spec, el}: the contact forms the server asked us to show
+    formRefs: new Map(), // ref of a form.submit / form.dismiss -> form id
   };
   const listeners = { ready: [], open: [], close: [], message: [], unread: [] };
 
@@ -102,6 +122,17 @@
     svg.setAttribute('class', 'ol-clip');
     const path = document.createElementNS(ns, 'path');
     path.setAttribute('d', 'M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10h-1.5Z');
+    svg.append(path);
+    return svg;
+  }
+
+  function mailIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M3 5h18v14H3z M3 6l9 7 9-7');
     svg.append(path);
     return svg;
   }
@@ -168,6 +199,33 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 .ol-from-visitor .ol-text a { color: #fff; }
 .ol-send { height: 40px; padding: 0 16px; border: 0; border-radius: 10px; background: var(--a); color: #fff;
   font-weight: 600; }
+.ol-transcript { width: 34px; height: 34px; border: 0; border-radius: 8px; background: transparent; color: inherit;
+  display: flex; align-items: center; justify-content: center; }
+.ol-transcript:hover { background: rgba(255,255,255,.15); }
+.ol-transcript svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width: 1.8; }
+.ol-forms { flex: none; max-height: 60%; overflow-y: auto; background: #f8fafc; }
+.ol-forms:empty { display: none; }
+.ol-form { margin: 8px 12px; padding: 12px; border: 1px solid #e5e7eb; border-radius: 12px; background: #fff;
+  box-shadow: 0 1px 3px rgba(0,0,0,.06); }
+.ol-form-title { margin: 0 0 4px; font-weight: 600; }
+.ol-form-text { margin: 0 0 8px; color: #6b7280; font-size: 13px; }
+.ol-field { margin: 8px 0; }
+.ol-field > label, .ol-field legend { display: block; margin-bottom: 3px; font-size: 12px; color: #374151; }
+.ol-field fieldset { margin: 0; padding: 0; border: 0; }
+.ol-field input[type=text], .ol-field input[type=email], .ol-field input[type=tel], .ol-field textarea {
+  width: 100%; padding: 7px 10px; border: 1px solid #d1d5db; border-radius: 8px; font: inherit; color: inherit; }
+.ol-field textarea { min-height: 56px; resize: vertical; }
+.ol-field [aria-invalid=true] { border-color: #dc2626; background: #fef2f2; }
+.ol-field-error { margin-top: 3px; color: #b91c1c; font-size: 12px; }
+.ol-choices { display: flex; gap: 8px; }
+.ol-choice { flex: 1; display: flex; align-items: center; justify-content: center; gap: 6px; padding: 7px;
+  border: 1px solid #d1d5db; border-radius: 8px; cursor: pointer; }
+.ol-choice:has(input:checked) { border-color: var(--a); background: #eff6ff; font-weight: 600; }
+.ol-choice:focus-within { outline: 3px solid #93c5fd; outline-offset: 1px; }
+.ol-form-actions { display: flex; gap: 8px; margin-top: 10px; }
+.ol-form-submit { padding: 7px 14px; border: 0; border-radius: 8px; background: var(--a); color: #fff; font-weight: 600; }
+.ol-form-submit:disabled { opacity: .6; }
+.ol-form-dismiss { padding: 7px 10px; border: 0; background: none; color: #6b7280; text-decoration: underline; }
 .ol-vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
@@ -185,28 +243,34 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     u.badgeText = h('span', { class: 'ol-vh', id: 'ol-unread-text' });
     u.badge = h('span', { class: 'ol-badge', 'aria-hidden': 'true', hidden: '' });
     u.launcher = h('button', {
-      type: 'button', class: 'ol-launcher', 'aria-label': T.open, 'aria-expanded': 'false',
+      type: 'button', class: 'ol-launcher', 'aria-label': t('open'), 'aria-expanded': 'false',
       'aria-controls': 'ol-window', 'aria-describedby': 'ol-unread-text',
     }, chatIcon(), u.badge);
-    u.title = h('div', { class: 'ol-title', id: 'ol-title', text: T.chat });
+    u.title = h('div', { class: 'ol-title', id: 'ol-title', text: t('chat') });
     u.number = h('span', { class: 'ol-dialog-number', hidden: '' });
     u.operator = h('span', { class: 'ol-operator' });
-    u.close = h('button', { type: 'button', class: 'ol-close', 'aria-label': T.close, text: '×' });
+    u.close = h('button', { type: 'button', class: 'ol-close', 'aria-label': t('close'), text: '×' });
+    u.transcript = h('button', {
+      type: 'button', class: 'ol-transcript', 'aria-label': t('transcript'), title: t('transcript'), hidden: '',
+    }, mailIcon());
+    u.forms = h('div', { class: 'ol-forms', 'aria-live': 'polite' });
     u.status = h('div', { class: 'ol-status', role: 'status', hidden: '' });
     u.messages = h('div', { class: 'ol-messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'ol-title' });
-    u.finished = h('div', { class: 'ol-finished', hidden: '', text: T.finished });
+    u.finished = h('div', { class: 'ol-finished', hidden: '', text: t('finished') });
     u.typing = h('div', { class: 'ol-typing', 'aria-live': 'polite', hidden: '' });
     u.notice = h('div', { class: 'ol-notice', role: 'status', hidden: '' });
     u.input = h('textarea', { class: 'ol-input', id: 'ol-input', rows: '1', autocomplete: 'off' });
-    u.send = h('button', { type: 'submit', class: 'ol-send', text: T.send });
+    u.send = h('button', { type: 'submit', class: 'ol-send', text: t('send') });
     u.file = h('input', { type: 'file', class: 'ol-vh', tabindex: '-1', 'aria-hidden': 'true' });
-    u.attach = h('button', { type: 'button', class: 'ol-attach', 'aria-label': T.attach, title: T.attach }, clipIcon());
+    u.attach = h('button', { type: 'button', class: 'ol-attach', 'aria-label': t('attach'), title: t('attach') },
+      clipIcon());
     u.form = h('form', { class: 'ol-composer', novalidate: '' },
-      h('label', { class: 'ol-vh', for: 'ol-input', text: T.message }), u.attach, u.file, u.input, u.send);
-    u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': T.chat, hidden: '' },
+      (u.label = h('label', { class: 'ol-vh', for: 'ol-input', text: t('message') })), u.attach, u.file, u.input,
+      u.send);
+    u.window = h('div', { class: 'ol-window', id: 'ol-window', role: 'dialog', 'aria-label': t('chat'), hidden: '' },
       h('div', { class: 'ol-header' }, h('div', { class: 'ol-titles' }, u.title,
-        h('div', { class: 'ol-sub' }, u.number, u.operator)), u.close),
-      u.status, u.messages, u.finished, u.typing, u.notice, u.form);
+        h('div', { class: 'ol-sub' }, u.number, u.operator)), u.transcript, u.close),
+      u.status, u.messages, u.forms, u.finished, u.typing, u.notice, u.form);
 
     u.root = h('div', { class: 'ol-root' }, u.window, u.launcher, u.badgeText);
     root.append(h('style', { text: CSS }), u.root);
@@ -217,6 +281,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 
     u.launcher.addEventListener('click', () => (state.isOpen ? closeWindow() : openWindow()));
     u.close.addEventListener('click', () => closeWindow(true));
+    u.transcript.addEventListener('click', () => sendFrame({ type: 'transcript.request', ref: newId() }));
     u.window.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.stopPropagation(); closeWindow(true); }
     });
@@ -303,17 +368,35 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 
   function renderHeader() {
     const d = state.dialog;
-    ui.title.textContent = state.lineName || T.chat;
-    ui.window.setAttribute('aria-label', state.lineName || T.chat);
+    ui.title.textContent = state.lineName || t('chat');
+    ui.window.setAttribute('aria-label', state.lineName || t('chat'));
     ui.number.hidden = !(d && d.number);
-    ui.number.textContent = d && d.number ? T.dialog(d.number) : '';
+    ui.number.textContent = d && d.number ? t('dialog', { number: d.number }) : '';
+    ui.transcript.hidden = !(d && d.id);
     ui.operator.textContent = (d && d.operator && d.operator.name) || '';
     ui.finished.hidden = !(d && d.status === 'finished');
   }
 
+  // The line's language arrived: the texts drawn before it follow.
+  function applyStrings(received) {
+    strings = received;
+    store.set('strings', received);
+    ui.launcher.setAttribute('aria-label', t('open'));
+    ui.close.setAttribute('aria-label', t('close'));
+    ui.transcript.setAttribute('aria-label', t('transcript'));
+    ui.transcript.title = t('transcript');
+    ui.attach.setAttribute('aria-label', t('attach'));
+    ui.attach.title = t('attach');
+    ui.label.textContent = t('message');
+    ui.send.textContent = t('send');
+    ui.finished.textContent = t('finished');
+    renderHeader();
+    updateUnread();
+  }
+
   function renderStatus() {
     ui.status.hidden = state.connected;
-    ui.status.textContent = state.everConnected || state.attempt > 1 ? T.reconnecting : T.connecting;
+    ui.status.textContent = state.everConnected || state.attempt > 1 ? t('reconnecting') : t('connecting');
   }
 
   function showNotice(text) {
@@ -389,8 +472,8 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
 
   // The visitor attaches a file: sent over HTTP with the visitor's token; it comes back as a `message` frame.
   async function uploadFile(file) {
-    if (!state.token) return showNotice(ERRORS.internal);
-    showNotice(T.uploading(file.name));
+    if (!state.token) return showNotice(t('error_internal'));
+    showNotice(t('uploading', { name: file.name }));
     const params = new URLSearchParams({ line: LINE, name: file.name, client_msg_id: newId() });
     try {
       const res = await fetch(`${BASE}/api/visitor/files?${params}`, {
@@ -403,9 +486,10 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       }
       let code = 'internal';
       try { code = (await res.json()).error.code; } catch { /* not JSON */ }
-      showNotice(ERRORS[code] || ERRORS.internal);
+      const known = ['too_large', 'type_not_allowed', 'type_mismatch', 'rate_limited'];
+      showNotice(t(known.includes(code) ? `error_${code}` : 'error_internal'));
     } catch {
-      showNotice(ERRORS.internal);
+      showNotice(t('error_internal'));
     }
     return undefined;
   }
@@ -500,7 +584,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       : state.shown.filter((m) => ['operator', 'bot'].includes(authorType(m)) && m.seq > state.seenUpTo).length;
     ui.badge.hidden = count === 0;
     ui.badge.textContent = count > 99 ? '99+' : String(count);
-    ui.badgeText.textContent = count ? T.unread(count) : '';
+    ui.badgeText.textContent = count ? t('unread', { count }) : '';
     if (count !== state.unread) { state.unread = count; emit('unread', count); }
   }
 
@@ -533,7 +617,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     // A frame over the server's limit would get the socket closed and then be re-sent forever.
     if (new TextEncoder().encode(JSON.stringify(frame)).length > MAX_FRAME_BYTES) {
       markFailed(entry);
-      return showNotice(ERRORS.too_long);
+      return showNotice(t('error_too_long'));
     }
     entry.status = 'pending';
     sendFrame(frame); // offline: kept in state.pending and sent after the next welcome
@@ -546,7 +630,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     el.classList.remove('ol-pending', 'ol-local');
     el.classList.add('ol-failed');
     if (el.querySelector('.ol-fail')) return;
-    const retry = h('button', { type: 'button', class: 'ol-retry', text: T.retry, 'aria-label': 'Retry sending' });
+    const retry = h('button', { type: 'button', class: 'ol-retry', text: t('retry'), 'aria-label': t('retry_label') });
     retry.addEventListener('click', () => {
       el.querySelector('.ol-fail')?.remove();
       el.classList.remove('ol-failed');
@@ -555,7 +639,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       transmit(entry);
       ui.input.focus();
     });
-    el.append(h('div', { class: 'ol-fail' }, T.notSent, retry));
+    el.append(h('div', { class: 'ol-fail' }, t('not_sent'), retry));
   }
 
   function onAck(f) {
@@ -599,7 +683,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   function onPeerTyping(f) {
     if (f.from === 'visitor' || (state.dialog && f.dialog_id && f.dialog_id !== state.dialog.id)) return;
     if (!f.active) return hidePeerTyping();
-    ui.typing.textContent = T.typing(f.name || T.operator);
+    ui.typing.textContent = t('typing', { name: f.name || t('operator') });
     ui.typing.hidden = false;
     clearTimeout(state.peerTypingTimer);
     state.peerTypingTimer = setTimeout(hidePeerTyping, PEER_TYPING_MS);
@@ -630,6 +714,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
         page: { url: location.href.slice(0, 2048), title: document.title.slice(0, 300) },
         lang: navigator.language,
         ...(state.dialog ? { resume: { dialog_id: state.dialog.id, last_seq: state.lastSeq } } : {}),
+        ...(state.link ? { link: state.link } : {}),
       });
     };
     ws.onmessage = (e) => {
@@ -681,7 +766,10 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       case 'welcome': return onWelcome(f);
       case 'message': return renderMessages([f]);
       case 'dialog': if (f.dialog) { setDialog(f.dialog); persist(); } return undefined;
-      case 'ack': return onAck(f);
+      case 'ack': return f.form_id ? onFormAck(f) : onAck(f);
+      case 'form.show': return f.form ? showForm(f.form) : undefined;
+      case 'form.done': return removeForm(f.form_id, f.status === 'completed');
+      case 'form.error': return onFormError(f);
       case 'typing': return onPeerTyping(f);
       case 'seen': return onSeen(f);
       case 'dialog_deleted':
@@ -701,6 +789,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
       store.set('token', state.token, true);
     }
     if (f.line && f.line.name) state.lineName = f.line.name;
+    if (f.line && f.line.strings && typeof f.line.strings === 'object') applyStrings(f.line.strings);
     // A resumed dialog gets only the missed messages: append them. Otherwise the list is replaced.
     const resumed = f.resumed !== false && f.dialog && state.dialog && f.dialog.id === state.dialog.id;
     if (!resumed) clearDialog();
@@ -712,6 +801,8 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     // Whatever was not acknowledged is sent again with the same client_msg_id: the server stores it once.
     for (const entry of state.pending.values()) if (entry.status === 'pending') transmit(entry);
     startPing();
+    state.link = null;
+    if (f.opened_by_link) openWindow(); // the visitor came from the e-mail to read and answer
     ensureDialog();
     markSeen();
     updateUnread();
@@ -734,10 +825,134 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   }
 
   function onError(f) {
+    if (f.code === 'invalid_link') { openWindow(); return showNotice(t('error_invalid_link')); }
+    if (f.ref && state.formRefs.has(f.ref)) {
+      const id = state.formRefs.get(f.ref);
+      state.formRefs.delete(f.ref);
+      if (f.code === 'form_closed' || f.code === 'forbidden') removeForm(id, false);
+      else setFormBusy(id, false);
+    }
     const entry = f.ref && state.pending.get(f.ref);
     if (entry) markFailed(entry);
-    const text = ERRORS[f.code] || (entry ? ERRORS.invalid : null);
+    const known = ['too_long', 'rate_limited', 'internal', 'invalid', 'form_closed'];
+    const text = known.includes(f.code) ? t(`error_${f.code}`) : entry ? t('error_invalid') : null;
     if (text) showNotice(text); // others (invalid_token, forbidden...) are handled by the welcome that follows
+  }
+
+  // ---- contact forms: the server decides when they appear (form.show) and what a bad field needs ----
+  function fieldId(formId, name) { return `ol-f-${formId}-${name}`; }
+
+  function buildField(formId, f, typed) {
+    const id = fieldId(formId, f.name);
+    const error = h('div', { class: 'ol-field-error', id: `${id}-error`, hidden: '' });
+    const wrap = h('div', { class: 'ol-field', 'data-field': f.name });
+    if (f.type === 'choice') {
+      const choices = h('div', { class: 'ol-choices' });
+      for (const o of f.options || []) {
+        const input = h('input', { type: 'radio', name: id, value: o.value });
+        if ((typed ?? f.value) === o.value) input.checked = true;
+        const icon = o.value === 'good' ? '✓' : o.value === 'bad' ? '✗' : '';
+        choices.append(h('label', { class: 'ol-choice' }, input, h('span', { 'aria-hidden': 'true', text: icon }), o.label));
+      }
+      wrap.append(h('fieldset', { 'aria-describedby': error.id }, h('legend', { text: f.label }), choices), error);
+      return wrap;
+    }
+    const input = f.type === 'textarea' ? h('textarea', { id, rows: '2' })
+      : h('input', { id, type: ['email', 'tel'].includes(f.type) ? f.type : 'text' });
+    input.name = f.name;
+    input.value = typed ?? f.value ?? '';
+    if (f.max_length) input.maxLength = f.max_length;
+    if (f.autocomplete) input.autocomplete = f.autocomplete;
+    if (f.required) input.setAttribute('aria-required', 'true');
+    input.setAttribute('aria-describedby', error.id);
+    wrap.append(h('label', { for: id, text: f.label }), input, error);
+    return wrap;
+  }
+
+  function formValues(el) {
+    const values = {};
+    for (const field of el.querySelectorAll('.ol-field')) {
+      const name = field.dataset.field;
+      const checked = field.querySelector('input[type=radio]:checked');
+      const input = field.querySelector('input:not([type=radio]), textarea');
+      if (checked) values[name] = checked.value;
+      else if (input) values[name] = input.value;
+    }
+    return values;
+  }
+
+  // Shown again (reconnect) or grown (the name was given): what the visitor typed stays.
+  function showForm(spec) {
+    const old = state.forms.get(spec.id);
+    const typed = old ? formValues(old.el) : {};
+    const el = h('form', {
+      class: 'ol-form', novalidate: '', 'data-form-id': String(spec.id), 'data-kind': spec.kind,
+      'aria-labelledby': `ol-form-title-${spec.id}`,
+    }, h('div', { class: 'ol-form-title', id: `ol-form-title-${spec.id}`, text: spec.title || '' }));
+    if (spec.text) el.append(h('p', { class: 'ol-form-text', text: spec.text }));
+    for (const f of spec.fields || []) el.append(buildField(spec.id, f, typed[f.name]));
+    const submit = h('button', { type: 'submit', class: 'ol-form-submit', text: spec.submit || t('send') });
+    const dismiss = h('button', { type: 'button', class: 'ol-form-dismiss', text: spec.dismiss || '×' });
+    el.append(h('div', { class: 'ol-form-actions' }, submit, dismiss));
+    el.addEventListener('submit', (e) => { e.preventDefault(); sendForm(spec.id, 'form.submit'); });
+    dismiss.addEventListener('click', () => sendForm(spec.id, 'form.dismiss'));
+    if (old) old.el.replaceWith(el); else ui.forms.append(el);
+    state.forms.set(spec.id, { spec, el });
+    const grew = old && old.spec.step !== spec.step;
+    if (grew || (!old && state.isOpen && !ui.input.value)) {
+      // Focus the first field still empty, so the visitor can go on typing.
+      const next = [...el.querySelectorAll('input:not([type=radio]), textarea')].find((i) => !i.value);
+      if (next) next.focus();
+    }
+    el.scrollIntoView({ block: 'nearest' });
+  }
+
+  function sendForm(id, type) {
+    const form = state.forms.get(id);
+    if (!form) return;
+    const ref = newId();
+    const frame = type === 'form.submit' ? { type, ref, form_id: id, values: formValues(form.el) } : { type, ref, form_id: id };
+    if (!sendFrame(frame)) return showNotice(t('reconnecting'));
+    state.formRefs.set(ref, id);
+    setFormBusy(id, true);
+  }
+
+  function setFormBusy(id, busy) {
+    const form = state.forms.get(id);
+    if (form) form.el.querySelector('.ol-form-submit').disabled = busy;
+  }
+
+  function onFormAck(f) {
+    state.formRefs.delete(f.ref);
+    setFormBusy(f.form_id, false);
+  }
+
+  function onFormError(f) {
+    state.formRefs.delete(f.ref);
+    const form = state.forms.get(f.form_id);
+    if (!form) return;
+    setFormBusy(f.form_id, false);
+    let first = null;
+    for (const field of form.el.querySelectorAll('.ol-field')) {
+      const message = (f.errors || {})[field.dataset.field];
+      const error = field.querySelector('.ol-field-error');
+      const input = field.querySelector('input, textarea');
+      error.textContent = message || '';
+      error.hidden = !message;
+      if (message) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+      if (message && !first) first = input;
+    }
+    if (first) first.focus();
+  }
+
+  function removeForm(id, thanked) {
+    const form = state.forms.get(id);
+    if (!form) return;
+    const hadFocus = form.el.contains(form.el.getRootNode().activeElement);
+    form.el.remove();
+    state.forms.delete(id);
+    if (thanked) showNotice(t('thanks'));
+    if (hadFocus && state.isOpen) ui.input.focus();
   }
 
   // ---- start ----

@@ -22,6 +22,12 @@ def _serve(args: argparse.Namespace) -> None:
     if args.host:
         overrides["host"] = args.host
     settings = load_settings(**overrides)
+    if settings.redis_url and settings.secret_key is None:
+        print(
+            "  warning: REDIS_URL is set but SECRET_KEY is not: every process of an installation needs the same"
+            " SECRET_KEY (see docs/operations.md)",
+            file=sys.stderr,
+        )
     prepare(settings)
     app = create_app(settings)
     base = settings.public_url

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where the SQLite file, the secret key and uploads live.")
     database_url: str = Field("", description="SQLAlchemy async URL; empty means a SQLite file in DATA_DIR.")
     redis_url: str | None = Field(None, description="redis://... to share events between processes.")
+    redis_prefix: str = Field(
+        "openline",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Names this installation's Redis channels; installations sharing one Redis need different ones.",
+    )
     public_url: str = Field("", description="The URL visitors and operators use; default http://HOST:PORT.")
     secret_key: SecretStr | None = Field(None, description="Signs tokens; generated into DATA_DIR when unset.")
     host: str = "127.0.0.1"
@@ -52,6 +57,9 @@ class Settings(BaseSettings):
     demo_operator_email: str = "operator@demo.openline"
     demo_operator_password: SecretStr | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # For the multi-process tests only: time is read from this file (see clock.FileClock), so a test moves the
+    # clock of every server process at once. Never set it in production.
+    test_clock_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 OpenlineError                 code, message; HTTP status; WebSocket close code when it ends a connection
  ├── InvalidInput             400 / error frame `invalid` (or a more precise code such as `too_long`)
+ │    └── FormRejected        frame `form.error` with a message per field (`invalid_form`)
  ├── Unauthenticated          401 / close 4401
  ├── Forbidden                403 / error frame `forbidden`
  ├── NotFound                 404
@@ -25,6 +26,16 @@ class OpenlineError(Exception):
 
 class InvalidInput(OpenlineError):
     default_code = "invalid"
+
+
+class FormRejected(InvalidInput):
+    """Some fields of a submitted form are wrong; `fields` maps each to a message in the line's language."""
+
+    default_code = "invalid_form"
+
+    def __init__(self, message: str, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 class Unauthenticated(OpenlineError):

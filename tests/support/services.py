@@ -21,6 +21,8 @@ PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 PG_ADMIN_DB = os.environ.get("TEST_PG_DB", "test")
+REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -101,3 +103,9 @@ def drop_pg_database(name: str) -> None:
             await conn.close()
 
     run_async(drop())
+
+
+def redis_settings(port: int = REDIS_PORT) -> dict[str, object]:
+    """Settings for a server on the shared Redis. Pub/sub channels are global to a Redis server (database numbers
+    do not separate them), so each test installation gets a prefix of its own and hears no other test run."""
+    return {"redis_url": f"redis://{REDIS_HOST}:{port}/0", "redis_prefix": f"test-{uuid.uuid4().hex[:12]}"}

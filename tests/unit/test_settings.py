@@ -45,3 +45,30 @@ def test_secrets_do_not_show_in_the_settings_repr(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "very-secret-key")
     text = repr(load_settings())
     assert "hunter2-smtp" not in text and "very-secret-key" not in text
+
+
+def test_redis_url_chooses_the_redis_bus_with_the_installations_channel_prefix(monkeypatch, capsys):
+    from widget_server.realtime.bus import MemoryBus, make_bus
+    from widget_server.realtime.redis_bus import RedisBus
+
+    assert isinstance(make_bus(load_settings().redis_url), MemoryBus)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("REDIS_PREFIX", "shop-a")
+    settings = load_settings()
+    bus = make_bus(settings.redis_url, settings.redis_prefix)
+    assert isinstance(bus, RedisBus) and bus.url == "redis://127.0.0.1:6379/0"
+    monkeypatch.setenv("REDIS_PREFIX", "two words")
+    with pytest.raises(SystemExit):
+        load_settings()
+    assert "REDIS_PREFIX" in capsys.readouterr().err
+
+
+def test_the_test_clock_file_moves_time_for_every_reader_at_once(tmp_path):
+    from widget_server.clock import FileClock
+
+    writer, reader = FileClock(tmp_path / "clock"), FileClock(tmp_path / "clock")
+    start = reader.now()
+    writer.advance(29.5)
+    writer.advance(0.5)
+    assert (reader.now() - start).total_seconds() == 30
+    assert reader.monotonic() == writer.monotonic()

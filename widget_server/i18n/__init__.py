@@ -4,8 +4,9 @@ The `.po` files are the source of truth and are read directly (no compile step t
 from a catalog falls back to English, the message id itself, never to a raw key.
 
 Add a string: write it in English through `gettext`/`ngettext`, run
-`pybabel extract -F babel.cfg -o widget_server/i18n/messages.pot .` and
-`pybabel update -i widget_server/i18n/messages.pot -d widget_server/i18n/locale`, then translate.
+`pybabel extract -F babel.cfg -k gettext:2 -k ngettext:2,3 --no-default-keywords --no-location --project Openline
+-o widget_server/i18n/messages.pot .` (the message is our functions' second argument: the first is the language) and
+`pybabel update -N -i widget_server/i18n/messages.pot -d widget_server/i18n/locale`, then translate.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def translations(language: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer, domain="messages")
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; it is translated later, where it is used."""
+    return message
 
 
 def gettext(language: str, message: str, **values: object) -> str:

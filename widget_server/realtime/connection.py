@@ -43,6 +43,9 @@ class Connection:
         # they have not opened, which are only list previews until they join them.
         self.strict_unknown_dialogs = False
         self.on_dialog_event: Callable[[int], None] | None = None
+        # Re-reads from the database what the client shows, when the bus may have lost events (see bus.py).
+        self.resync: Action | None = None
+        self._resync_queued = False
         self._queue: asyncio.Queue[Event | Action] = asyncio.Queue(settings.send_queue_max)
         self._bucket = TokenBucket.full(settings.rate_limit_per_sec, settings.rate_limit_burst, clock.monotonic())
         self._refused = 0
@@ -76,6 +79,27 @@ class Connection:
     def on_event(self, event: Event) -> None:
         """Bus callback: runs synchronously in the publisher's turn, so it only enqueues."""
         self.push(event)
+
+    async def send_history(self, dialog_id: int, messages: list[dict[str, Any]]) -> None:
+        """Send messages read from the database (in seq order), skipping those this connection delivered."""
+        if not self.tracker.knows(dialog_id):
+            self.tracker.start(dialog_id, 0)
+        for message in messages:
+            if message["seq"] > self.tracker.last(dialog_id):
+                await self.send_now(message)
+                self.tracker.mark(dialog_id, message["seq"])
+
+    def on_resync(self) -> None:
+        """Bus callback: queue one re-read, however many topics asked for it at once."""
+        if self.resync is None or self._resync_queued:
+            return
+        self._resync_queued = True
+        self.push(self._run_resync)
+
+    async def _run_resync(self, conn: Connection) -> None:
+        self._resync_queued = False  # a notice arriving while we read asks for another read: it may be newer
+        assert self.resync is not None
+        await self.resync(conn)
 
     def subscribe(self, unsubscribe: Callable[[], None]) -> None:
         self._unsubscribes.append(unsubscribe)

@@ -42,6 +42,8 @@ class Hello(Frame):
     page: PageIn | None = None
     lang: Annotated[str, StringConstraints(max_length=35)] | None = None
     resume: ResumeIn | None = None
+    # The token of an e-mail's link back to a conversation (`#openline=<token>` on the page's URL).
+    link: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class Open(Frame):
@@ -63,6 +65,30 @@ class VisitorTyping(Frame):
 class VisitorSeen(Frame):
     type: Literal["seen"]
     seq: Seq
+
+
+FormId = Annotated[int, Field(ge=1, le=2**62)]
+RequiredRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Form values are strings; their own rules (e-mail, phone, lengths) are checked by the form, field by field.
+FormValue = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class FormSubmit(Frame):
+    type: Literal["form.submit"]
+    ref: RequiredRef
+    form_id: FormId
+    values: Annotated[dict[Annotated[str, StringConstraints(max_length=32)], FormValue], Field(max_length=10)]
+
+
+class FormDismiss(Frame):
+    type: Literal["form.dismiss"]
+    ref: RequiredRef
+    form_id: FormId
+
+
+class TranscriptRequestIn(Frame):
+    type: Literal["transcript.request"]
+    ref: RequiredRef
 
 
 class Ping(Frame):
@@ -140,6 +166,9 @@ VISITOR_FRAMES: dict[str, type[Frame]] = {
     "typing": VisitorTyping,
     "seen": VisitorSeen,
     "ping": Ping,
+    "form.submit": FormSubmit,
+    "form.dismiss": FormDismiss,
+    "transcript.request": TranscriptRequestIn,
 }
 
 OPERATOR_FRAMES: dict[str, type[Frame]] = {

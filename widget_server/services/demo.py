@@ -12,6 +12,7 @@ from widget_server.services.context import Context
 from widget_server.storage.tables import OpenLine, Operator
 
 DEMO_LINE = "demo"
+DEMO_SEED_LOCK = 0x6F6C2D64656D6F  # processes started together seed the demo once
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,11 @@ class DemoAccount:
 
 
 async def ensure_demo(ctx: Context) -> DemoAccount:
+    async with ctx.db.exclusive(DEMO_SEED_LOCK):
+        return await _ensure_demo(ctx)
+
+
+async def _ensure_demo(ctx: Context) -> DemoAccount:
     settings = ctx.settings
     async with ctx.db.read() as s:
         line = await s.get(OpenLine, DEMO_LINE)

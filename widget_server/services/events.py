@@ -57,6 +57,7 @@ def message_payload(message: Message, author_name: str | None, file: dict[str, A
         "author": {"type": message.author_type, "name": author_name},
         "text": message.body,
         "client_msg_id": message.client_msg_id,
+        "data": message.data,
         "created_at": iso(message.created_at),
     }
     if file is not None:

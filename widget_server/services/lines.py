@@ -33,6 +33,7 @@ def line_public(line: OpenLine) -> dict[str, Any]:
         "name": line.name,
         "greeting": line.greeting,
         "language": line.language,
+        "time_zone": line.time_zone,
         "allowed_origins": line.allowed_origins,
         "settings": line.settings,
         "created_at": line.created_at.isoformat(),
@@ -47,6 +48,7 @@ async def create_line(
     language: str = "en",
     line_id: str | None = None,
     settings: dict[str, Any] | None = None,
+    time_zone: str = "UTC",
 ) -> OpenLine:
     line_id = line_id or "ln_" + secrets.token_hex(6)
     if not _LINE_ID.match(line_id):
@@ -56,6 +58,7 @@ async def create_line(
         name=name.strip(),
         greeting=greeting.strip(),
         language=language,
+        time_zone=time_zone,
         allowed_origins=clean_origins(allowed_origins),
         secret=secrets.token_urlsafe(32),
         settings=settings or {},
@@ -92,6 +95,9 @@ async def update_line(ctx: Context, line_id: str, changes: dict[str, Any]) -> Op
             raise NotFound("No such line", "unknown_line")
         if "allowed_origins" in changes:
             changes["allowed_origins"] = clean_origins(changes["allowed_origins"])
+        if "settings" in changes:
+            # A patch of some settings; a new dict, so that the JSON column is seen as changed.
+            changes["settings"] = {**line.settings, **changes["settings"]}
         for key, value in changes.items():
             setattr(line, key, value)
     return line

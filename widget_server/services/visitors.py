@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from babel import Locale
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
-from widget_server.storage.tables import Visitor
+from widget_server.storage.tables import Visitor, VisitorToken
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,19 @@ def location_from_headers(headers: Mapping[str, str]) -> str | None:
     return ", ".join(parts) or None
 
 
+async def visitor_for_token(s: AsyncSession, token: str) -> Visitor | None:
+    """The visitor holding this token: their first one, or one issued later by an e-mail's link."""
+    hashed = token_hash(token)
+    visitor = (await s.execute(select(Visitor).where(Visitor.token_hash == hashed))).scalar_one_or_none()
+    if visitor is None:
+        extra = await s.get(VisitorToken, hashed)
+        visitor = await s.get(Visitor, extra.visitor_id) if extra is not None else None
+    return visitor
+
+
 async def find_by_token(ctx: Context, token: str) -> Visitor | None:
     async with ctx.db.read() as s:
-        return (await s.execute(select(Visitor).where(Visitor.token_hash == token_hash(token)))).scalar_one_or_none()
+        return await visitor_for_token(s, token)
 
 
 async def identify(
@@ -50,9 +61,7 @@ async def identify(
     now = ctx.clock.now()
     if token:
         async with ctx.db.write() as s:
-            visitor = (
-                await s.execute(select(Visitor).where(Visitor.token_hash == token_hash(token)))
-            ).scalar_one_or_none()
+            visitor = await visitor_for_token(s, token)
             if visitor is not None:
                 visitor.last_seen_at = now
                 if language:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from widget_server.storage.types import UTCDateTime
@@ -24,6 +24,8 @@ class OpenLine(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
     greeting: str = Field(sa_column=Column(Text, nullable=False, server_default=""))
     language: str = Field(sa_column=Column(String(16), nullable=False, server_default="en"))
+    # IANA name; the line's e-mails show dates in it.
+    time_zone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False, server_default="UTC"))
     allowed_origins: list[str] = Field(sa_column=Column(JSON, nullable=False))
     secret: str = Field(sa_column=Column(String(128), nullable=False))
     settings: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -40,6 +42,9 @@ class Visitor(SQLModel, table=True):
     user_agent: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
     # From the reverse proxy's geo headers when there are any (CF-IPCountry and the like); shown, never trusted.
     location: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    # What the visitor told us about themselves in the contact forms (normalised: e-mail, phone in E.164).
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
+    phone: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     created_at: datetime = _utc()
     last_seen_at: datetime = _utc()
 
@@ -53,6 +58,9 @@ class Operator(SQLModel, table=True):
     password_hash: str = Field(sa_column=Column(String(200), nullable=False))
     role: str = Field(sa_column=Column(String(16), nullable=False, server_default="operator"))
     is_active: bool = Field(default=True)
+    # The presence the operator chose (online, away, offline); it counts only while a console heartbeats.
+    presence: str = Field(default="online", sa_column=Column(String(16), nullable=False, server_default="online"))
+    chat_limit: int = Field(default=5, sa_column=Column(Integer, nullable=False, server_default="5"))
     created_at: datetime = _utc()
 
 
@@ -109,6 +117,18 @@ class Dialog(SQLModel, table=True):
     created_at: datetime = _utc()
     updated_at: datetime = _utc()
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    rating: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))  # good | bad
+    rating_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    rated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The CRM record the dialog belongs to: the lead it created, or the client it was matched to.
+    lead_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("crm_leads.id", name="fk_dialogs_lead_id"), nullable=True),
+    )
+    contact_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("crm_contacts.id", name="fk_dialogs_contact_id"), nullable=True),
+    )
 
 
 class Message(SQLModel, table=True):
@@ -127,6 +147,8 @@ class Message(SQLModel, table=True):
     code: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     body: str = Field(sa_column=Column(Text, nullable=False))
     client_msg_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # Structured content of a system message (the contact card), for clients that render more than `body`.
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _utc()
 
 
@@ -230,6 +252,70 @@ class DialogLink(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
+class OperatorConnection(SQLModel, table=True):
+    """One open console, whichever process holds it; its heartbeat keeps the operator's presence alive."""
+
+    __tablename__ = "operator_connections"
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    operator_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("operators.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = _utc()
+    last_seen_at: datetime = _utc()
+
+
+class DialogForm(SQLModel, table=True):
+    """A form that appeared in a dialog (intro, offline, transcript, rating): at most one of each kind."""
+
+    __tablename__ = "dialog_forms"
+    __table_args__ = (UniqueConstraint("dialog_id", "kind", name="uq_dialog_forms_dialog_kind"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    dialog_id: int = Field(sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="CASCADE"), nullable=False))
+    visitor_id: int = Field(sa_column=Column(Integer, ForeignKey("visitors.id"), nullable=False, index=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))  # open|completed|dismissed|withdrawn
+    step: str = Field(sa_column=Column(String(16), nullable=False, server_default=""))
+    auto: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))  # by the timer, not the visitor
+    values: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    last_ref: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    shown_at: datetime = _utc()
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class TranscriptRequest(SQLModel, table=True):
+    """A visitor asked for a copy of the conversation at this address; the mail side sends it."""
+
+    __tablename__ = "transcript_requests"
+    __table_args__ = (UniqueConstraint("dialog_id", "email", name="uq_transcript_requests_dialog_email"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    dialog_id: int = Field(sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="CASCADE"), nullable=False))
+    email: str = Field(sa_column=Column(String(254), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, server_default="pending"))
+    created_at: datetime = _utc()
+
+
+# The CRM's tables live in a module of their own; importing it registers them in the same metadata.
+from widget_server.storage import crm_tables  # noqa: E402, F401
+
+
+class VisitorToken(SQLModel, table=True):
+    """A further token of a visitor: issued when an e-mail's link opens the conversation in another browser.
+
+    The visitor's first token (`visitors.token_hash`) stays valid, so the browser they left keeps working.
+    """
+
+    __tablename__ = "visitor_tokens"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    visitor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("visitors.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = _utc()
+
+
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
 
@@ -313,3 +399,53 @@ class AuditEntry(SQLModel, table=True):
     entity_id: str = Field(sa_column=Column(String(64), nullable=False))
     details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc(index=True)
+
+
+class DialogMail(SQLModel, table=True):
+    """What the e-mail rules remember about a dialog (domain/unread_mail.py)."""
+
+    __tablename__ = "dialog_mail"
+
+    dialog_id: int = Field(sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="CASCADE"), primary_key=True))
+    # The last operator message an e-mail (unread notice or transcript) already told the visitor about.
+    notified_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # The visitor has no page of this dialog open since then (None: a page is open, or nothing is known).
+    page_closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The visitor left contacts in the offline form: the next answer goes out as "answer to your request".
+    offline_request_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The job that will send the unread-messages e-mail, if one is scheduled.
+    unread_job_key: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+
+
+class OutboxEmail(SQLModel, table=True):
+    """An e-mail to send, written in the same transaction as the change that caused it (mail/outbox.py).
+
+    `raw` is the complete message as it goes on the wire, rendered once: a retry sends the same bytes with the
+    same `Message-ID`. `dedupe_key` names the occasion ("unread:17:12"), so one occasion is one e-mail.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))  # transcript | unread | offline_answer
+    line_id: str = Field(sa_column=Column(String(64), ForeignKey("open_lines.id"), nullable=False, index=True))
+    dialog_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="SET NULL"), nullable=True)
+    )
+    to_addr: str = Field(sa_column=Column(String(254), nullable=False))
+    subject: str = Field(sa_column=Column(String(300), nullable=False))
+    language: str = Field(sa_column=Column(String(16), nullable=False))
+    message_id: str = Field(sa_column=Column(String(250), nullable=False, unique=True))
+    dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))  # pending | sending | sent | failed
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    first_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    next_attempt_at: datetime = _utc()
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    locked_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _utc()
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

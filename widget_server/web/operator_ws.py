@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from widget_server.domain.dialog_state import DialogStatus
 from widget_server.domain.origins import origin_allowed
+from widget_server.domain.presence import HEARTBEAT_EVERY
 from widget_server.domain.text import TextProblem, clean_message_text
 from widget_server.domain.visibility import Audience
 from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
@@ -29,13 +31,15 @@ from widget_server.realtime.frames import (
     Ping,
     SetStatus,
 )
-from widget_server.services import agenda, dialog_actions, dialogs, operators
+from widget_server.services import agenda, dialog_actions, dialogs, operators, presence
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Outcome, publish_all
 from widget_server.services.events import Event, line_topic, operator_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
 from widget_server.web.socket_loop import next_frame, serve_frames
+
+log = logging.getLogger(__name__)
 
 
 async def operator_socket(websocket: WebSocket) -> None:
@@ -61,7 +65,9 @@ class OperatorSession:
         self.ctx = ctx
         self.bus: Bus = websocket.app.state.bus
         self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
+        self.conn.resync = self._resync
         self.who: OperatorIdentity | None = None
+        self.connection_id: str | None = None
 
     async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
         payloads = await dialogs.load_messages(self.ctx, dialog_id, after, upto, audience=Audience.STAFF)
@@ -88,8 +94,23 @@ class OperatorSession:
             return
         if self.who is None:
             return
-        await self.conn.run_in_order(self._ready)
-        await serve_frames(self.conn, OPERATOR_FRAMES, self._handle)
+        self.connection_id = await presence.console_connected(self.ctx, self.who.id)
+        heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(self.connection_id))
+        try:
+            await self.conn.run_in_order(self._ready)
+            await serve_frames(self.conn, OPERATOR_FRAMES, self._handle)
+        finally:
+            heartbeat.cancel()
+            await presence.console_disconnected(self.ctx, self.connection_id)
+
+    async def _heartbeat(self, connection_id: str) -> None:
+        """Keep this console's presence alive in the database while it is connected (real time, any process)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
+            try:
+                await presence.heartbeat(self.ctx, connection_id)
+            except Exception:  # a database blip must not end the console's connection
+                log.warning("presence heartbeat failed", exc_info=True)
 
     async def _await_auth(self) -> OperatorIdentity | None:
         while True:
@@ -103,14 +124,32 @@ class OperatorSession:
     async def _ready(self, conn: Connection) -> None:
         who = self.who
         assert who is not None
-        for line_id in who.line_ids:
-            conn.subscribe(self.bus.subscribe(line_topic(line_id), conn.on_event))
-        conn.subscribe(self.bus.subscribe(operator_topic(who.id), conn.on_event))
+        # The lines' topics for the inbox, and the operator's own for what concerns only them (reminders).
+        topics = [line_topic(line_id) for line_id in who.line_ids] + [operator_topic(who.id)]
+        for topic in topics:
+            conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
+        # With several processes: until the other processes' events reach us, so the list below misses none.
+        await asyncio.gather(*(self.bus.listening(topic) for topic in topics))
+        await self._send_ready(conn)
+
+    async def _resync(self, conn: Connection) -> None:
+        """The bus may have lost events: a fresh list, and the messages of the open dialogs not yet sent."""
+        await self._send_ready(conn)
+        for dialog_id in sorted(conn.tracker.delivered):
+            await conn.send_history(
+                dialog_id,
+                await dialogs.load_messages(self.ctx, dialog_id, conn.tracker.last(dialog_id), audience=Audience.STAFF),
+            )
+
+    async def _send_ready(self, conn: Connection) -> None:
+        who = self.who
+        assert who is not None
         await conn.send_now(
             {
                 "type": "ready",
                 "operator": who.public(),
                 "line_ids": sorted(who.line_ids),
+                "presence": await presence.presence_of(self.ctx, who.id),
                 "dialogs": await dialogs.summaries(self.ctx, line_ids=who.line_ids),
                 # Reminders that fired while this operator was away, until they dismiss them.
                 "reminders": await agenda.fired_reminders(self.ctx, who),

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from widget_server.crm import reading as crm_reading
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.visibility import Audience
 from widget_server.errors import Forbidden, InvalidInput, OpenlineError
-from widget_server.services import dialogs, lines, operators
+from widget_server.mail.render import valid_time_zone
+from widget_server.services import dialogs, lines, operators, presence
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE, request_token, uses_cookie
@@ -33,12 +35,32 @@ class LoginIn(Body):
 Origin = Annotated[str, StringConstraints(max_length=300)]
 
 
+def _time_zone(value: str) -> str:
+    if not valid_time_zone(value):
+        raise ValueError("not an IANA time zone such as Europe/Madrid")
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
+
+
 class LineIn(Body):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
     greeting: Annotated[str, StringConstraints(max_length=2000)] = ""
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+    time_zone: TimeZone = "UTC"
     id: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class LineSettingsIn(Body):
+    rating_enabled: bool | None = None
+    default_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+
+
+class PresenceIn(Body):
+    status: Literal["online", "away", "offline"] | None = None
+    chat_limit: Annotated[int, Field(ge=1, le=100)] | None = None
 
 
 class LinePatch(Body):
@@ -46,6 +68,8 @@ class LinePatch(Body):
     allowed_origins: list[Origin] | None = Field(None, max_length=50)
     greeting: Annotated[str, StringConstraints(max_length=2000)] | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = None
+    settings: LineSettingsIn | None = None
+    time_zone: TimeZone | None = None
 
 
 class OperatorIn(Body):
@@ -131,7 +155,57 @@ async def logout(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     who = await _operator(request)
-    return json({"operator": who.public(), "line_ids": sorted(who.line_ids)})
+    return json(
+        {
+            "operator": who.public(),
+            "line_ids": sorted(who.line_ids),
+            "presence": await presence.presence_of(_ctx(request), who.id),
+        }
+    )
+
+
+async def update_presence(request: Request) -> Response:
+    who = await _operator(request)
+    body = await _body(request, PresenceIn)
+    return json(await presence.set_presence(_ctx(request), who.id, body.status, body.chat_limit))
+
+
+def _cursor(request: Request) -> int | None:
+    if request.query_params.get("before") is None:
+        return None
+    return _int_param(request, "before", 0, 1, 2**62)
+
+
+async def list_leads(request: Request) -> Response:
+    who = await _operator(request)
+    limit = _int_param(request, "limit", 50, 1, 200)
+    async with _ctx(request).db.read() as s:
+        items, nxt = await crm_reading.page_of_leads(s, None if who.is_admin else who.line_ids, limit, _cursor(request))
+    return json({"items": items, "next": nxt})
+
+
+async def lead_card(request: Request) -> Response:
+    who = await _operator(request)
+    async with _ctx(request).db.read() as s:
+        card = await crm_reading.lead_card(s, request.path_params["lead_id"], None if who.is_admin else who.line_ids)
+    return json(card)
+
+
+async def list_contacts(request: Request) -> Response:
+    await _operator(request)
+    limit = _int_param(request, "limit", 50, 1, 200)
+    async with _ctx(request).db.read() as s:
+        items, nxt = await crm_reading.page_of_contacts(s, limit, _cursor(request))
+    return json({"items": items, "next": nxt})
+
+
+async def contact_card(request: Request) -> Response:
+    who = await _operator(request)
+    async with _ctx(request).db.read() as s:
+        card = await crm_reading.contact_card(
+            s, request.path_params["contact_id"], None if who.is_admin else who.line_ids
+        )
+    return json(card)
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -166,7 +240,7 @@ async def create_line(request: Request) -> Response:
     who = await _admin(request)
     body = await _body(request, LineIn)
     line = await lines.create_line(
-        _ctx(request), body.name, body.allowed_origins, body.greeting, body.language, body.id
+        _ctx(request), body.name, body.allowed_origins, body.greeting, body.language, body.id, time_zone=body.time_zone
     )
     assert who.id is not None
     await lines.add_operator_to_line(_ctx(request), who.id, line.id)
@@ -198,6 +272,11 @@ routes = [
     Route("/api/login", login, methods=["POST"]),
     Route("/api/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
+    Route("/api/me/presence", update_presence, methods=["PATCH"]),
+    Route("/api/leads", list_leads, methods=["GET"]),
+    Route("/api/leads/{lead_id:int}", lead_card, methods=["GET"]),
+    Route("/api/contacts", list_contacts, methods=["GET"]),
+    Route("/api/contacts/{contact_id:int}", contact_card, methods=["GET"]),
     Route("/api/dialogs/{dialog_id:int}/messages", dialog_messages, methods=["GET"]),
     Route("/api/lines", list_lines, methods=["GET"]),
     Route("/api/lines", create_line, methods=["POST"]),

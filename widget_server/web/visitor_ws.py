@@ -11,20 +11,25 @@ from starlette.websockets import WebSocket
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text, single_line
 from widget_server.domain.visibility import Audience
-from widget_server.errors import Conflict, InvalidInput, NotFound, OpenlineError
+from widget_server.errors import Conflict, FormRejected, InvalidInput, NotFound, OpenlineError
+from widget_server.i18n.widget_strings import widget_strings
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
 from widget_server.realtime.frames import (
     VISITOR_FRAMES,
+    FormDismiss,
+    FormSubmit,
     Frame,
     Hello,
     Open,
     Ping,
+    TranscriptRequestIn,
     VisitorSeen,
     VisitorSend,
     VisitorTyping,
 )
-from widget_server.services import dialogs, lines, visitors
+from widget_server.realtime.visitor_pages import VisitorPages
+from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.services.events import Event, line_topic, visitor_topic
@@ -60,6 +65,7 @@ async def visitor_socket(websocket: WebSocket) -> None:
         await session.run()
     finally:
         await session.conn.cleanup()
+        await session.left_page()
 
 
 class VisitorSession:
@@ -70,9 +76,22 @@ class VisitorSession:
         self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
         self.conn.strict_unknown_dialogs = True
         self.conn.on_dialog_event = self._note_dialog
+        self.conn.resync = self._resync
         self.visitor: Visitor | None = None
         self.dialog_id: int | None = None
         self.page = Page()
+        self.pages: VisitorPages = websocket.app.state.visitor_pages
+        self.page_counted = False
+
+    async def left_page(self) -> None:
+        """The page went away: when it was the visitor's last one, the unread e-mail need not wait a minute."""
+        if not self.page_counted or self.visitor is None or self.visitor.id is None:
+            return
+        if self.pages.closed(self.visitor.id, self.line.id):
+            try:
+                await conversation_mail.on_visitor_left_page(self.ctx, self.visitor.id, self.line.id)
+            except Exception:
+                log.exception("recording that a visitor left failed")
 
     def _note_dialog(self, dialog_id: int) -> None:
         # Another tab may have started a newer dialog; typing and seen follow the newest one.
@@ -115,15 +134,27 @@ class VisitorSession:
                 url=single_line(hello.page.url, 2048) if hello.page.url else None,
                 title=single_line(hello.page.title, 300) if hello.page.title else None,
             )
-        headers = self.conn.websocket.headers
-        who = await visitors.identify(
-            ctx, hello.token, hello.lang, headers.get("user-agent"), visitors.location_from_headers(headers)
-        )
+        linked: resume_links.FollowedLink | None = None
+        if hello.link:
+            try:
+                linked = await resume_links.follow_link(ctx, self.line, hello.link, hello.token, hello.lang)
+            except OpenlineError as exc:
+                self.conn.error(exc)
+        if linked is not None:
+            who = linked.who
+        else:
+            headers = self.conn.websocket.headers
+            who = await visitors.identify(
+                ctx, hello.token, hello.lang, headers.get("user-agent"), visitors.location_from_headers(headers)
+            )
         self.visitor = who.visitor
         assert who.visitor.id is not None
         visitor_id = who.visitor.id
         if who.token_was_invalid:
             self.conn.error(InvalidInput("This visitor token is unknown; a new one was issued", "invalid_token"))
+        self.pages.opened(visitor_id, self.line.id)
+        self.page_counted = True
+        await conversation_mail.on_visitor_returned(ctx, visitor_id, self.line.id)
 
         resume_dialog: Dialog | None = None
         if hello.resume is not None and not who.is_new:
@@ -135,7 +166,9 @@ class VisitorSession:
         async def welcome(conn: Connection) -> None:
             # Subscribed before reading, inside the sender's turn: whatever is published from here on waits in
             # the queue behind the welcome and is then deduplicated by seq.
-            conn.subscribe(self.bus.subscribe(visitor_topic(visitor_id, self.line.id), conn.on_event))
+            topic = visitor_topic(visitor_id, self.line.id)
+            conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
+            await self.bus.listening(topic)  # with several processes: until the others' events reach us
             current = await dialogs.latest_dialog(ctx, visitor_id, self.line.id)
             shown = current
             after = 0
@@ -143,6 +176,8 @@ class VisitorSession:
                 shown, after = resume_dialog, hello.resume.last_seq  # type: ignore[union-attr]
                 if current is not None and current.id != resume_dialog.id:
                     shown, after = current, 0  # the client was showing an older dialog
+            if linked is not None and (shown is None or shown.id != linked.dialog.id):
+                shown, after = linked.dialog, 0  # the e-mail's link names the dialog to show
             messages = (
                 await dialogs.load_messages(ctx, shown.id, after, audience=Audience.VISITOR)
                 if shown and shown.id
@@ -152,17 +187,46 @@ class VisitorSession:
                 {
                     "type": "welcome",
                     "visitor": {"id": visitor_id, "token": who.token},
-                    "line": {"id": self.line.id, "name": self.line.name, "language": self.line.language},
+                    "line": {
+                        "id": self.line.id,
+                        "name": self.line.name,
+                        "language": self.line.language,
+                        "strings": widget_strings(self.line.language),
+                    },
                     "dialog": await dialogs.visitor_view(ctx, shown) if shown else None,
                     "messages": messages,
                     "resumed": resume_dialog is not None and shown is resume_dialog,
+                    **({"opened_by_link": True} if linked is not None else {}),
                 }
             )
             if shown is not None and shown.id is not None:
                 self.dialog_id = shown.id
                 conn.tracker.start(shown.id, max([after] + [m["seq"] for m in messages]))
+            # A form that was showing when the visitor left (or in another tab) is shown again.
+            for frame in await forms.open_forms(ctx, self.line, visitor_id):
+                await conn.send_now(frame)
 
         await self.conn.run_in_order(welcome)
+
+    async def _resync(self, conn: Connection) -> None:
+        """The bus may have lost events: send the current dialog as it is now and every message not yet sent."""
+        assert self.visitor is not None and self.visitor.id is not None
+        latest = await dialogs.latest_dialog(self.ctx, self.visitor.id, self.line.id)
+        if latest is None or latest.id is None:
+            return
+        for dialog_id in sorted(set(conn.tracker.delivered) - {latest.id}):
+            await conn.send_history(
+                dialog_id,
+                await dialogs.load_messages(
+                    self.ctx, dialog_id, conn.tracker.last(dialog_id), audience=Audience.VISITOR
+                ),
+            )
+        await conn.send_now({"type": "dialog", "dialog": await dialogs.visitor_view(self.ctx, latest)})
+        messages = await dialogs.load_messages(
+            self.ctx, latest.id, conn.tracker.last(latest.id), audience=Audience.VISITOR
+        )
+        await conn.send_history(latest.id, messages)
+        self._note_dialog(latest.id)
 
     async def _handle(self, frame: Frame) -> None:
         ctx = self.ctx
@@ -211,8 +275,44 @@ class VisitorSession:
                 ctx.events.publish(line_topic(self.line.id), event)
                 # The visitor's other tabs clear their unread badge too.
                 ctx.events.publish(visitor_topic(self.visitor.id, self.line.id), event)
+        elif isinstance(frame, FormSubmit | FormDismiss | TranscriptRequestIn):
+            await self._form_frame(frame)
         elif isinstance(frame, Ping):
             self.conn.reply({"type": "pong"})
+
+    async def _form_frame(self, frame: FormSubmit | FormDismiss | TranscriptRequestIn) -> None:
+        ctx = self.ctx
+        assert self.visitor is not None and self.visitor.id is not None
+        if isinstance(frame, FormSubmit):
+            try:
+                outcome = await forms.submit(ctx, self.line, self.visitor.id, frame.form_id, frame.ref, frame.values)
+            except FormRejected as exc:
+                self.conn.reply(
+                    {
+                        "type": "form.error",
+                        "ref": frame.ref,
+                        "form_id": frame.form_id,
+                        "code": exc.code,
+                        "message": exc.message,
+                        "errors": exc.fields,
+                    }
+                )
+                return
+        elif isinstance(frame, FormDismiss):
+            outcome = await forms.dismiss(ctx, self.line, self.visitor.id, frame.form_id)
+        else:
+            outcome = await forms.request_transcript(ctx, self.line, self.visitor.id)
+        publish_all(ctx, outcome.events)
+        self.conn.reply(
+            {
+                "type": "ack",
+                "ref": frame.ref,
+                "dialog_id": outcome.dialog_id,
+                "form_id": outcome.form_id,
+                "seq": None,
+                "duplicate": outcome.duplicate,
+            }
+        )
 
     async def _current_dialog(self) -> Dialog:
         assert self.visitor is not None and self.visitor.id is not None

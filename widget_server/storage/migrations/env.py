@@ -13,6 +13,9 @@ from widget_server.storage.tables import metadata
 
 config = context.config
 
+# Any constant shared by every process of an installation: processes started together migrate one at a time.
+MIGRATION_LOCK = 0x6F70656E6C696E65  # "openline"
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -24,6 +27,9 @@ def _run(connection: Connection) -> None:
         include_object=fulltext.include_object,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction ends; the next process then finds the schema up to date.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 

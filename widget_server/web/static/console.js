@@ -1243,6 +1243,11 @@
     if (type !== 'system') li.dataset.author = `${type}:${authorName(m, type)}`;
     if (type === 'system') {
       li.appendChild(h('span', 'msg-text', m.text || m.code || ''));
+      const card = window.OpenlineConsoleCrm ? window.OpenlineConsoleCrm.systemCard(m) : null;
+      if (card) {
+        li.classList.add('msg-has-card');
+        li.appendChild(card);
+      }
       const t = h('time', 'msg-time', fmtTime(m.created_at, true));
       if (toDate(m.created_at)) t.dateTime = m.created_at;
       li.appendChild(t);
@@ -2488,6 +2493,7 @@
     S.me = null;
     resetState();
     hideNotice();
+    if (window.OpenlineConsoleCrm) window.OpenlineConsoleCrm.stop();
     showLogin(message);
   }
 
@@ -2520,6 +2526,7 @@
     connect();
     loadTeam();
     refreshAgendaCount();
+    if (window.OpenlineConsoleCrm) window.OpenlineConsoleCrm.start();
   }
 
   async function onLogin(ev) {

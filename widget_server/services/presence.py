@@ -1,0 +1,129 @@
+"""Operators' presence and chat limits, kept in the database so that every process sees the same."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from widget_server.domain.dialog_state import OPEN_STATUSES
+from widget_server.domain.presence import (
+    MAX_CHAT_LIMIT,
+    OperatorLoad,
+    Presence,
+    effective_presence,
+    nobody_can_answer,
+)
+from widget_server.errors import InvalidInput
+from widget_server.services.context import Context
+from widget_server.storage.tables import Dialog, Operator, OperatorConnection, OperatorLine
+
+_OPEN = [st.value for st in OPEN_STATUSES]
+
+
+async def console_connected(ctx: Context, operator_id: int) -> str:
+    now = ctx.clock.now()
+    connection_id = secrets.token_hex(16)
+    async with ctx.db.write() as s:
+        s.add(OperatorConnection(id=connection_id, operator_id=operator_id, created_at=now, last_seen_at=now))
+    return connection_id
+
+
+async def heartbeat(ctx: Context, connection_id: str) -> None:
+    async with ctx.db.write() as s:
+        await s.execute(
+            update(OperatorConnection)
+            .where(OperatorConnection.id == connection_id)  # type: ignore[arg-type]
+            .values(last_seen_at=ctx.clock.now())
+        )
+
+
+async def console_disconnected(ctx: Context, connection_id: str) -> None:
+    async with ctx.db.write() as s:
+        await s.execute(delete(OperatorConnection).where(OperatorConnection.id == connection_id))  # type: ignore[arg-type]
+
+
+async def _last_seen(s: AsyncSession, operator_ids: list[int]) -> dict[int, datetime]:
+    rows = await s.execute(
+        select(OperatorConnection.operator_id, func.max(OperatorConnection.last_seen_at))
+        .where(OperatorConnection.operator_id.in_(operator_ids))  # type: ignore[attr-defined]
+        .group_by(OperatorConnection.operator_id)
+    )
+    return {operator_id: seen for operator_id, seen in rows.all()}
+
+
+async def _active_chats(s: AsyncSession, operator_ids: list[int]) -> dict[int, int]:
+    rows = await s.execute(
+        select(Dialog.operator_id, func.count())
+        .where(Dialog.operator_id.in_(operator_ids), Dialog.status.in_(_OPEN))  # type: ignore[union-attr,attr-defined]
+        .group_by(Dialog.operator_id)
+    )
+    return {operator_id: count for operator_id, count in rows.all()}
+
+
+async def loads(s: AsyncSession, operators: list[Operator]) -> dict[int, OperatorLoad]:
+    ids = [op.id for op in operators if op.id is not None]
+    seen, active = await _last_seen(s, ids), await _active_chats(s, ids)
+    return {
+        op.id: OperatorLoad(Presence(op.presence), seen.get(op.id), active.get(op.id, 0), op.chat_limit)
+        for op in operators
+        if op.id is not None
+    }
+
+
+async def nobody_can_answer_line(s: AsyncSession, line_id: str, now: datetime) -> bool:
+    # One query: asked on every message of a dialog nobody has taken yet.
+    last_seen = (
+        select(func.max(OperatorConnection.last_seen_at))
+        .where(OperatorConnection.operator_id == Operator.id)  # type: ignore[arg-type]
+        .scalar_subquery()
+    )
+    active = (
+        select(func.count())
+        .select_from(Dialog)
+        .where(Dialog.operator_id == Operator.id, Dialog.status.in_(_OPEN))  # type: ignore[arg-type,attr-defined]
+        .scalar_subquery()
+    )
+    rows = await s.execute(
+        select(Operator.presence, Operator.chat_limit, last_seen, active)
+        .join(OperatorLine, OperatorLine.operator_id == Operator.id)  # type: ignore[arg-type]
+        .where(OperatorLine.line_id == line_id, Operator.is_active == True)  # type: ignore[arg-type]  # noqa: E712
+    )
+    return nobody_can_answer(
+        (OperatorLoad(Presence(chosen), seen, count, limit) for chosen, limit, seen, count in rows.all()), now
+    )
+
+
+def presence_public(operator: Operator, load: OperatorLoad, now: datetime) -> dict[str, Any]:
+    return {
+        "status": operator.presence,
+        "effective": effective_presence(load.chosen, load.last_seen_at, now).value,
+        "chat_limit": operator.chat_limit,
+        "active_chats": load.active_chats,
+    }
+
+
+async def presence_of(ctx: Context, operator_id: int) -> dict[str, Any]:
+    async with ctx.db.read() as s:
+        operator = await s.get(Operator, operator_id)
+        assert operator is not None
+        load = (await loads(s, [operator]))[operator_id]
+    return presence_public(operator, load, ctx.clock.now())
+
+
+async def set_presence(ctx: Context, operator_id: int, status: str | None, chat_limit: int | None) -> dict[str, Any]:
+    if status is not None and status not in {p.value for p in Presence}:
+        raise InvalidInput("status: one of online, away, offline")
+    if chat_limit is not None and not 1 <= chat_limit <= MAX_CHAT_LIMIT:
+        raise InvalidInput(f"chat_limit: between 1 and {MAX_CHAT_LIMIT}")
+    async with ctx.db.write() as s:
+        operator = await s.get(Operator, operator_id, with_for_update=True)
+        assert operator is not None
+        if status is not None:
+            operator.presence = status
+        if chat_limit is not None:
+            operator.chat_limit = chat_limit
+    return await presence_of(ctx, operator_id)

@@ -1,0 +1,299 @@
+"""Group commit for the steady case of a chat: a message appended to a dialog that it does not otherwise change.
+
+Committing each message alone costs a transaction (and on SQLite the one write lock) per message, and the
+lock is held across every database round trip of that transaction. Here the messages that arrive while one
+transaction is running wait for the next, and that one stores them all: one query finds their dialogs (locked),
+one finds resent `client_msg_id`s, one `executemany` inserts the messages and one moves each dialog's `last_seq`.
+A caller is answered only after the commit, so an acknowledgement still means "stored".
+
+The writer knows nothing of dialog rules. Each draft says under which conditions it may be appended this way
+(the dialog's status, its line, an assigned operator); a draft whose dialog does not meet them, or has none,
+gets `None` and the caller runs its full use case instead. Batches are as large as the load makes them: under
+light load a draft is written at once, alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
+
+from widget_server.storage.tables import Dialog, Message
+
+if TYPE_CHECKING:
+    from widget_server.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+_dialogs = Dialog.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+# Every other column of a message at its model default, so a column added later is written (and read) too.
+_MESSAGE_DEFAULTS: dict[str, Any] = {
+    name: field.get_default(call_default_factory=True) if not field.is_required() else None
+    for name, field in Message.model_fields.items()
+    if name != "id"
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message to append, the dialog it goes to, and when it may go in without the full use case."""
+
+    author_type: str
+    body: str
+    client_msg_id: str
+    created_at: datetime
+    statuses: frozenset[str]  # the dialog's status must be one of these (ones this message leaves unchanged)
+    dialog_id: int | None = None  # the dialog, when the author names it (operators)
+    visitor_line: tuple[int, str] | None = None  # or: this visitor's newest dialog on this line among...
+    open_statuses: frozenset[str] = frozenset()  # ...the dialogs with one of these statuses
+    line_ids: frozenset[str] | None = None  # the dialog must be on one of these lines
+    needs_operator: bool = False  # the dialog must have an operator already
+    operator_id: int | None = None
+    page: tuple[str, str | None] | None = None  # the visitor's page (url, title), recorded on the dialog
+    kind: str = "text"
+    # Whose turn it is after this message (the inbox's "unanswered"): "visitor" starts the wait if it has not
+    # started, "staff" ends it, None leaves it (domain rule in services/dialogs.py `append_message`).
+    waits: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Stored: the dialog as it is after the commit, and the message's columns (its `seq` among them)."""
+
+    dialog: dict[str, Any]
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    """The `client_msg_id` was stored before in this dialog: nothing new was written."""
+
+    dialog: dict[str, Any]
+    message: dict[str, Any]
+
+
+Result = Appended | Resent | None
+
+
+class MessageBatcher:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: list[tuple[Draft, asyncio.Future[Result]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def append(self, draft: Draft) -> Result:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._task is None or self._task.done():
+            # First use on this loop (a test server restarted in a new thread gets a new loop).
+            self._loop, self._wakeup, self._pending = loop, asyncio.Event(), []
+            self._task = loop.create_task(self._run(), name="message-batcher")
+        future: asyncio.Future[Result] = loop.create_future()
+        self._pending.append((draft, future))
+        assert self._wakeup is not None
+        self._wakeup.set()
+        return await future
+
+    async def close(self) -> None:
+        if self._task is not None and self._loop is asyncio.get_running_loop():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._task = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _store(self, drafts: list[Draft]) -> list[Result]:
+        db = self._db
+        if db.sync_engine is None:
+            async with db.write_core() as conn:
+                return await conn.run_sync(_store, drafts)
+        # SQLite: the whole transaction in one trip to a thread of our own. Through aiosqlite each statement is
+        # a trip to its thread and back, and each return waits for the busy event loop to hand over the GIL
+        # (up to the 5 ms switch interval): a batch of five statements then took tens of milliseconds.
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="message-batcher")
+        engine = db.sync_engine
+
+        def in_transaction() -> list[Result]:
+            with engine.begin() as conn:
+                return _store(conn, drafts)
+
+        async with db.write_lock():
+            return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction)
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[tuple[Draft, asyncio.Future[Result]]]) -> None:
+        live = [(d, f) for d, f in batch if not f.done()]  # a caller that gave up (its connection closed)
+        if not live:
+            return
+        try:
+            results = await self._store([d for d, _ in live])
+        except Exception as exc:
+            if len(live) == 1:
+                if not live[0][1].done():
+                    live[0][1].set_exception(exc)
+                return
+            # One bad draft must not fail the others: write each alone, so the fault lands on its own caller.
+            log.warning("a batch of %d messages failed (%s); writing them one by one", len(live), exc)
+            for item in live:
+                await self._write_batch([item])
+            return
+        for (_, future), result in zip(live, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
+    dialogs = _lock_dialogs(conn, drafts)
+    by_visitor: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in sorted(dialogs.values(), key=lambda r: -r["id"]):
+        by_visitor.setdefault((row["visitor_id"], row["line_id"]), []).append(row)
+
+    chosen: list[dict[str, Any] | None] = []
+    for draft in drafts:
+        row = dialogs.get(draft.dialog_id) if draft.dialog_id is not None else None
+        if draft.visitor_line is not None:
+            candidates = by_visitor.get(draft.visitor_line, [])
+            row = next((r for r in candidates if r["status"] in draft.open_statuses), None)
+        if row is not None and not _may_append(draft, row):
+            row = None
+        chosen.append(row)
+
+    earlier = _stored_ids(conn, [(r["id"], d.client_msg_id) for d, r in zip(drafts, chosen, strict=True) if r])
+    results: list[Result] = []
+    inserts: list[dict[str, Any]] = []
+    touched: dict[int, dict[str, Any]] = {}
+    for draft, row in zip(drafts, chosen, strict=True):
+        if row is None:
+            results.append(None)
+            continue
+        key = (row["id"], draft.client_msg_id)
+        if key in earlier:
+            results.append(Resent(dict(row), earlier[key]))
+            continue
+        row["last_seq"] += 1
+        row["updated_at"] = draft.created_at
+        if draft.waits == "visitor":
+            row["waiting_since"] = row["waiting_since"] or draft.created_at
+        elif draft.waits == "staff":
+            row["waiting_since"] = None
+        if draft.page is not None:
+            row["page_url"], row["page_title"] = draft.page
+        message = {
+            **_MESSAGE_DEFAULTS,
+            "dialog_id": row["id"],
+            "seq": row["last_seq"],
+            "kind": draft.kind,
+            "author_type": draft.author_type,
+            "operator_id": draft.operator_id,
+            "code": None,
+            "body": draft.body,
+            "client_msg_id": draft.client_msg_id,
+            "created_at": draft.created_at,
+        }
+        earlier[key] = message  # the same id twice in one batch (two tabs) is a resend of the first
+        inserts.append(message)
+        touched[row["id"]] = row
+        results.append(Appended(dict(row), message))
+    if inserts:
+        conn.execute(_INSERT, inserts)
+        conn.execute(
+            _UPDATE,
+            [
+                {
+                    "b_id": r["id"],
+                    "b_last_seq": r["last_seq"],
+                    "b_updated_at": r["updated_at"],
+                    "b_waiting_since": r["waiting_since"],
+                    "b_page_url": r["page_url"],
+                    "b_page_title": r["page_title"],
+                }
+                for r in touched.values()
+            ],
+        )
+    return results
+
+
+def _may_append(draft: Draft, row: dict[str, Any]) -> bool:
+    if row["status"] not in draft.statuses:
+        return False
+    if draft.line_ids is not None and row["line_id"] not in draft.line_ids:
+        return False
+    return not (draft.needs_operator and row["operator_id"] is None)
+
+
+# Built once: statements with expanding parameters hit SQLAlchemy's compiled cache instead of being rebuilt.
+_BY_ID = _dialogs.c.id.in_(bindparam("ids", expanding=True))
+_BY_VISITOR = _dialogs.c.visitor_id.in_(bindparam("visitors", expanding=True)) & _dialogs.c.status.in_(
+    bindparam("statuses", expanding=True)
+)
+_LOCK = {
+    (True, False): select(_dialogs).where(_BY_ID),
+    (False, True): select(_dialogs).where(_BY_VISITOR),
+    (True, True): select(_dialogs).where(_BY_ID | _BY_VISITOR),
+}
+_LOCK = {k: q.order_by(_dialogs.c.id).with_for_update() for k, q in _LOCK.items()}
+_STORED = select(_messages).where(
+    _messages.c.dialog_id.in_(bindparam("ids", expanding=True)),
+    _messages.c.client_msg_id.in_(bindparam("client_msg_ids", expanding=True)),
+)
+_INSERT = _messages.insert()
+_UPDATE = (
+    update(_dialogs)
+    .where(_dialogs.c.id == bindparam("b_id"))
+    .values(
+        last_seq=bindparam("b_last_seq"),
+        updated_at=bindparam("b_updated_at"),
+        waiting_since=bindparam("b_waiting_since"),
+        page_url=bindparam("b_page_url"),
+        page_title=bindparam("b_page_title"),
+    )
+)
+
+
+def _lock_dialogs(conn: Connection, drafts: list[Draft]) -> dict[int, dict[str, Any]]:
+    """The drafts' dialogs, locked (row locks on PostgreSQL, in id order so two writers cannot deadlock)."""
+    ids = list({d.dialog_id for d in drafts if d.dialog_id is not None})
+    visitors = list({d.visitor_line[0] for d in drafts if d.visitor_line is not None})
+    if not ids and not visitors:
+        return {}
+    params: dict[str, Any] = {}
+    if ids:
+        params["ids"] = ids
+    if visitors:
+        params["visitors"] = visitors
+        params["statuses"] = sorted(set().union(*(d.open_statuses for d in drafts if d.visitor_line is not None)))
+    rows = conn.execute(_LOCK[(bool(ids), bool(visitors))], params)
+    return {row["id"]: dict(row) for row in rows.mappings()}
+
+
+def _stored_ids(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
+    if not keys:
+        return {}
+    wanted = set(keys)
+    params = {"ids": list({k[0] for k in keys}), "client_msg_ids": list({k[1] for k in keys})}
+    found = {}
+    for row in conn.execute(_STORED, params).mappings():
+        key = (row["dialog_id"], row["client_msg_id"])
+        if key in wanted:
+            found[key] = {k: v for k, v in row.items() if k != "id"}
+    return found
