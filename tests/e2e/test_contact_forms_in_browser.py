@@ -128,7 +128,7 @@ def test_rating_then_transcript_form_and_the_transcript_icon(timed, browser, sho
 
     item = console.locator(".dialog-item", has=console.locator(".dialog-number", has_text=f"#{number}"))
     item.click()
-    console.locator("#close-dialog").click()
+    console.locator("#finish-dialog").click()
     rating = widget.locator("form.ol-form[data-kind=rating]")
     expect(rating).to_be_visible()  # at once, at the end
     timed.clock.advance(10)
