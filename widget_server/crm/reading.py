@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.errors import Forbidden
@@ -57,11 +57,26 @@ def timeline_public(entry: CrmTimelineEntry) -> dict[str, Any]:
     }
 
 
+def _matching(q: str | None, id_column: Any, *columns: Any) -> Any:
+    """Records whose number is `q`, or whose text columns contain it (case-insensitive; `%` and `_` literal)."""
+    q = (q or "").strip()[:100]
+    if not q:
+        return None
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    conditions = [func.lower(c).like(pattern, escape="\\") for c in columns]
+    if q.lstrip("#").isdigit() and len(q) < 10:
+        conditions.append(id_column == int(q.lstrip("#")))
+    return or_(*conditions)
+
+
 async def page_of_leads(
-    s: AsyncSession, line_ids: frozenset[str] | None, limit: int, before: int | None
+    s: AsyncSession, line_ids: frozenset[str] | None, limit: int, before: int | None, q: str | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest first; `before` is the cursor (an id) from the previous page's `next`."""
+    """Newest first; `before` is the cursor (an id) from the previous page's `next`; `q` narrows (the link picker)."""
     query = select(CrmLead).order_by(CrmLead.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
+    found = _matching(q, CrmLead.id, CrmLead.title, CrmLead.name, CrmLead.email, CrmLead.phone)
+    if found is not None:
+        query = query.where(found)
     if line_ids is not None:
         query = query.where(CrmLead.line_id.in_(line_ids))  # type: ignore[union-attr]
     if before is not None:
@@ -72,8 +87,13 @@ async def page_of_leads(
     return [lead_public(r) for r in rows], (rows[-1].id if more and rows else None)
 
 
-async def page_of_contacts(s: AsyncSession, limit: int, before: int | None) -> tuple[list[dict[str, Any]], int | None]:
+async def page_of_contacts(
+    s: AsyncSession, limit: int, before: int | None, q: str | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
     query = select(CrmContact).order_by(CrmContact.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
+    found = _matching(q, CrmContact.id, CrmContact.name, CrmContact.email, CrmContact.phone)
+    if found is not None:
+        query = query.where(found)
     if before is not None:
         query = query.where(CrmContact.id < before)  # type: ignore[operator]
     rows = list((await s.execute(query)).scalars())

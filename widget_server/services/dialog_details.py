@@ -15,7 +15,12 @@ from widget_server.services.context import Context
 from widget_server.services.dialogs import check_operator_access, summaries
 from widget_server.services.events import iso, visitor_display_name
 from widget_server.services.operators import OperatorIdentity
+from widget_server.storage.crm_tables import CrmCompany, CrmContact, CrmLead
 from widget_server.storage.tables import CalendarEvent, Reminder, Task, Visitor
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v), None)
 
 
 async def details(ctx: Context, who: OperatorIdentity, dialog_id: int) -> dict[str, Any]:
@@ -23,6 +28,9 @@ async def details(ctx: Context, who: OperatorIdentity, dialog_id: int) -> dict[s
     summary = (await summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
     async with ctx.db.read() as s:
         visitor = await s.get(Visitor, dialog.visitor_id)
+        contact = await s.get(CrmContact, dialog.contact_id) if dialog.contact_id else None
+        lead = await s.get(CrmLead, dialog.lead_id) if dialog.lead_id else None
+        company = await s.get(CrmCompany, contact.company_id) if contact and contact.company_id else None
         linked = await links.links_of(s, dialog_id)
         tasks = (await s.execute(select(Task).where(Task.dialog_id == dialog_id).order_by(Task.id))).scalars()  # type: ignore[arg-type]
         events = (
@@ -45,11 +53,14 @@ async def details(ctx: Context, who: OperatorIdentity, dialog_id: int) -> dict[s
         "dialog": summary,
         "client": {
             "visitor_id": visitor.id,
-            "name": visitor_display_name(dialog.visitor_id, visitor.name),
-            # Known once the CRM has them (a linked contact or lead); the website channel alone does not.
-            "email": None,
-            "phone": None,
-            "company": None,
+            "name": (contact and contact.name) or visitor_display_name(dialog.visitor_id, visitor.name),
+            # The client's record first (it may have been corrected in the CRM), then the lead, then what the
+            # visitor typed into this chat's forms.
+            "email": _first(contact and contact.email, lead and lead.email, visitor.email),
+            "phone": _first(contact and contact.phone, lead and lead.phone, visitor.phone),
+            "company": company.title if company else None,
+            "contact": {"id": contact.id, "name": contact.name} if contact else None,
+            "lead": {"id": lead.id, "title": lead.title, "status": lead.status} if lead else None,
         },
         "channel": {
             "id": dialog.channel,

@@ -1,9 +1,9 @@
 """Links between a dialog and CRM records: leads, contacts (clients), orders.
 
 One table (`dialog_links`) holds every kind, keyed by the record's type and id. Each kind registers how to check
-that a record exists and how to name it; orders are registered here. Leads and contacts belong to the CRM
-package and register themselves the same way (`register`), so the link action and the details panel need no
-change when they arrive.
+that a record exists and how to name it. A lead or a contact is also *the dialog's* lead or client
+(`dialogs.lead_id` / `dialogs.contact_id`, which the CRM's cards and the contact forms' matching read) when the
+dialog has none yet: linking by hand and leaving contacts in a form then tell the same story.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from widget_server.services.dialogs import (
 )
 from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
+from widget_server.storage.crm_tables import CrmContact, CrmLead
 from widget_server.storage.tables import Dialog, DialogLink, Order
 
 # Given a session and record ids: {id: title} of those that exist.
@@ -42,6 +43,7 @@ class LinkKind:
     name: str
     label: str
     titles: Namer
+    dialog_column: str | None = None  # the dialog's own pointer to such a record, if it has one
 
 
 _KINDS: dict[str, LinkKind] = {}
@@ -60,6 +62,25 @@ async def _order_titles(s: AsyncSession, ids: list[int]) -> dict[int, str]:
     return {order_id: f"Order #{order_id}: {title}" for order_id, title in rows.all()}
 
 
+async def _lead_titles(s: AsyncSession, ids: list[int]) -> dict[int, str]:
+    rows = await s.execute(select(CrmLead.id, CrmLead.title).where(CrmLead.id.in_(ids)))  # type: ignore[union-attr]
+    return {lead_id: f"Lead #{lead_id}: {title}" for lead_id, title in rows.all()}
+
+
+async def _contact_titles(s: AsyncSession, ids: list[int]) -> dict[int, str]:
+    rows = await s.execute(
+        select(CrmContact.id, CrmContact.name, CrmContact.email, CrmContact.phone).where(
+            CrmContact.id.in_(ids)  # type: ignore[union-attr]
+        )
+    )
+    return {
+        contact_id: f"Contact #{contact_id}: {name or email or phone or 'no name'}"
+        for contact_id, name, email, phone in rows.all()
+    }
+
+
+register(LinkKind("lead", "Lead", _lead_titles, dialog_column="lead_id"))
+register(LinkKind("contact", "Client", _contact_titles, dialog_column="contact_id"))
 register(LinkKind("order", "Order", _order_titles))
 
 
@@ -93,6 +114,8 @@ async def link(ctx: Context, who: OperatorIdentity, dialog_id: int, entity_type:
             outcome.duplicate, outcome.seq = True, dialog.last_seq
             return outcome
         # The dialog's row lock orders concurrent links of one dialog, so the check above cannot race.
+        if kind.dialog_column is not None and getattr(dialog, kind.dialog_column) is None:
+            setattr(dialog, kind.dialog_column, entity_id)
         s.add(
             DialogLink(
                 dialog_id=dialog_id,
@@ -126,6 +149,8 @@ async def unlink(ctx: Context, who: OperatorIdentity, dialog_id: int, link_id: i
         kind = _KINDS.get(row.entity_type)
         titles = await kind.titles(s, [row.entity_id]) if kind else {}
         record = titles.get(row.entity_id, f"{row.entity_type} #{row.entity_id}")
+        if kind is not None and kind.dialog_column is not None and getattr(dialog, kind.dialog_column) == row.entity_id:
+            setattr(dialog, kind.dialog_column, None)
         await s.delete(row)
         outcome = Outcome(dialog)
         text = gettext(await line_language(s, dialog), "{name} unlinked {record}", name=who.name, record=record)

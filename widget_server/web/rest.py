@@ -180,7 +180,9 @@ async def list_leads(request: Request) -> Response:
     who = await _operator(request)
     limit = _int_param(request, "limit", 50, 1, 200)
     async with _ctx(request).db.read() as s:
-        items, nxt = await crm_reading.page_of_leads(s, None if who.is_admin else who.line_ids, limit, _cursor(request))
+        items, nxt = await crm_reading.page_of_leads(
+            s, None if who.is_admin else who.line_ids, limit, _cursor(request), request.query_params.get("q")
+        )
     return json({"items": items, "next": nxt})
 
 
@@ -195,7 +197,7 @@ async def list_contacts(request: Request) -> Response:
     await _operator(request)
     limit = _int_param(request, "limit", 50, 1, 200)
     async with _ctx(request).db.read() as s:
-        items, nxt = await crm_reading.page_of_contacts(s, limit, _cursor(request))
+        items, nxt = await crm_reading.page_of_contacts(s, limit, _cursor(request), request.query_params.get("q"))
     return json({"items": items, "next": nxt})
 
 

@@ -1840,6 +1840,14 @@
     }
   }
 
+  // The dialog's own client or lead in the CRM (from a form, or linked by hand): a button that opens its card.
+  function clientRecord(c) {
+    const box = h('span', 'client-records');
+    if (c.contact) box.appendChild(button('link-button record-open', `Client #${c.contact.id}${c.contact.name ? `: ${c.contact.name}` : ''}`, () => openRecord('contact', c.contact.id)));
+    if (c.lead) box.appendChild(button('link-button record-open', `Lead #${c.lead.id}: ${c.lead.title}`, () => openRecord('lead', c.lead.id)));
+    return box.children.length ? box : null;
+  }
+
   function renderDetails() {
     const aside = $('details');
     const d = S.details;
@@ -1852,6 +1860,7 @@
     fact('d-client-company', d.client.company);
     fact('d-client-email', d.client.email);
     fact('d-client-phone', d.client.phone);
+    fact('d-client-record', clientRecord(d.client));
     const p = d.channel.profile || {};
     $('d-channel-title').textContent = `Channel: ${d.channel.label}`;
     const url = httpUrl(p.page_url);
@@ -2024,6 +2033,10 @@
 
   // The linked record's card, in the panel. Orders are ours; leads and contacts come from the CRM.
   async function openRecord(type, id) {
+    if ((type === 'lead' || type === 'contact') && window.OpenlineConsoleCrm) {
+      window.OpenlineConsoleCrm.openRecord(type, id); // the CRM's own card, with its timeline and chats
+      return;
+    }
     const card = $('record-card');
     const path = { order: `/api/orders/${id}`, lead: `/api/leads/${id}`, contact: `/api/contacts/${id}` }[type];
     if (!path) return;
