@@ -130,3 +130,17 @@ def test_the_wire_form_is_ascii_multipart_with_a_text_attachment():
     [attachment] = list(parsed.iter_attachments())
     assert attachment.get_filename() == "dialog-42.txt" and attachment.get_content() == "Привет\n" * 3
     assert parsed["Content-Language"] == "en" and parsed["Message-ID"].startswith("<")
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "Valid until December 6, 2026."),
+        ("es", "Válido hasta el 6 de diciembre de 2026."),
+        ("ru", "Действует до 6 декабря 2026 г."),  # the date ends with "г.": one full stop, not two
+        ("uk", "Дійсне до 6 грудня 2026 р."),
+    ],
+)
+def test_the_links_expiry_is_a_whole_sentence_with_one_full_stop(language, sentence):
+    lines = unread(language).text.replace("\u202f", " ").splitlines()  # CLDR: a narrow space before "г."
+    assert any(line.endswith(sentence) and not line.endswith("..") for line in lines), lines
