@@ -178,6 +178,28 @@ async def test_two_operator_messages_make_one_email(server, sink, token):
     await operator.close()
 
 
+async def test_a_later_answer_in_an_ongoing_dialog_gets_its_own_email_and_a_note_none(server, sink, token):
+    visitor, operator, dialog_id, _, email = await conversation(server, token)
+    server.clock.advance(61)
+    [first] = await sink.wait_for(email)
+    assert ANSWER in first.text()
+
+    # The dialog is assigned and ongoing now: a note is for staff only, so it owes the visitor nothing...
+    await operator.note(dialog_id, "Customer seems upset; offer a discount")
+    server.clock.advance(3600)
+    await settle()
+    assert len(sink.to(email)) == 1
+    # ...while a later answer is news again, and its e-mail tells only what is new.
+    later = "Your parcel left the warehouse today."
+    await operator.say(dialog_id, later)
+    server.clock.advance(61)
+    second = (await sink.wait_for(email, count=2))[1]
+    assert second.message["Subject"] == "1 new message from Test line"
+    assert later in second.text() and "discount" not in second.text()
+    for client in (visitor, operator):
+        await client.close()
+
+
 async def test_closing_the_page_sends_the_email_without_waiting_the_minute(server, sink, token):
     visitor, operator, _, _, email = await conversation(server, token)
     await visitor.close()  # the visitor's only page with the widget goes away
