@@ -3,8 +3,8 @@ with its e-mail and phone, can be found by the link picker, and lists the chat o
 
 from __future__ import annotations
 
-from tests.integration.test_crm import add_contact, intro_form
 from tests.integration.test_contact_forms import form_shown, submit
+from tests.integration.test_crm import add_contact, intro_form
 from tests.support.clients import OperatorClient, Visitor, api, login, make_line
 
 
@@ -31,7 +31,9 @@ async def test_a_lead_from_the_form_is_the_chats_client_in_the_details_panel(ser
 async def test_linking_a_known_client_by_hand_makes_it_the_chats_client_until_unlinked(server):
     token = login(server)
     line = make_line(server, token)
-    olga = await add_contact(server, name="Olga Client", email="olga@example.com", phone="+34600111222", source="manual")
+    olga = await add_contact(
+        server, name="Olga Client", email="olga@example.com", phone="+34600111222", source="manual"
+    )
     await add_contact(server, name="Someone 100% else_", email="x@example.com", source="manual")
     visitor = await Visitor.connect(server, line=line["id"])
     said = await visitor.say("It's Olga, about my order")
