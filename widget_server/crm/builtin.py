@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.clock import Clock
@@ -43,8 +43,25 @@ class BuiltinCrm:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
 
+    async def _serialize_same_person(self, s: AsyncSession, given: ContactData) -> None:
+        """Two dialogs leaving the same new e-mail (or phone) at once must make one lead, not two.
+
+        Row locks cannot help when there is no row yet, so on PostgreSQL each transaction takes a lock named by the
+        e-mail and the phone (in one order, so two of them cannot deadlock) until it commits; the second then finds
+        the first one's lead. SQLite has one writer at a time already.
+        """
+        if s.get_bind().dialect.name != "postgresql":
+            return
+        keys = sorted(
+            ([f"crm:email:{email_key(given.email)}"] if given.email else [])
+            + ([f"crm:phone:{given.phone}"] if given.phone else [])
+        )
+        for key in keys:
+            await s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
     async def _candidates(self, s: AsyncSession, contact: ChatContact) -> dict[tuple[RecordKind, int], Record]:
         given = contact.data
+        await self._serialize_same_person(s, given)
         found: dict[tuple[RecordKind, int], Record] = {}
         for model, kind in ((CrmContact, RecordKind.CONTACT), (CrmLead, RecordKind.LEAD)):
             tests = []
