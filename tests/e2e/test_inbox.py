@@ -133,7 +133,8 @@ def test_an_operator_works_a_chat_from_the_inbox(live, browser, shots):
     expect(widget.locator(".ol-file img")).to_have_count(1)
     expect(widget.locator(".ol-file .ol-file-link")).to_have_text("label.png")
 
-    # Link the chat to the order (leads come with the CRM).
+    # Link the chat to the order.
+    console.locator("#link-type").select_option("order")  # leads and clients can be linked too
     console.locator("#link-query").fill("kettle")
     console.locator("#link-results").get_by_role("button", name="Link").click()
     expect(console.locator("#d-links")).to_contain_text("Blue kettle")
