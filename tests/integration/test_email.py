@@ -216,6 +216,19 @@ async def test_closing_the_page_sends_the_email_without_waiting_the_minute(serve
     await operator.close()
 
 
+async def test_a_server_restart_is_not_a_closed_page(server, sink, token):
+    visitor, operator, _, _, email = await conversation(server, token)
+    server.restart()  # every socket drops with 1012; the visitor's page is still open and its widget comes back
+    server.clock.advance(30)  # twice the page-closed grace, half the minute
+    await settle()
+    assert sink.to(email) == []
+    server.clock.advance(31)  # the minute is over and the answer is still unread: now it is news
+    [received] = await sink.wait_for(email)
+    assert ANSWER in received.text()
+    for client in (visitor, operator):
+        await client.close()
+
+
 async def test_a_visitor_who_returns_and_reads_gets_no_email(server, sink, token):
     visitor, operator, dialog_id, answer_seq, email = await conversation(server, token)
     await visitor.close()

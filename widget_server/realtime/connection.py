@@ -53,6 +53,7 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
         self._unsubscribes: list[Callable[[], None]] = []
         self.closed = False
+        self.close_code: int | None = None  # how the client went, once it has (1012: this server is restarting)
 
     # -- outgoing ---------------------------------------------------------------------------------
 
@@ -188,6 +189,7 @@ class Connection:
         """The next frame: text, bytes for a binary frame, None when the client has gone."""
         message = await self.websocket.receive()
         if message["type"] == "websocket.disconnect":
+            self.close_code = message.get("code")
             return None
         text = message.get("text")
         if text is None:

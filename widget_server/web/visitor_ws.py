@@ -68,6 +68,10 @@ async def visitor_socket(websocket: WebSocket) -> None:
         await session.left_page()
 
 
+# The close code uvicorn gives every socket when the server shuts down (a deploy, a restart).
+SERVER_RESTARTING = 1012
+
+
 class VisitorSession:
     def __init__(self, ctx: Context, websocket: WebSocket, line: OpenLine) -> None:
         self.ctx = ctx
@@ -88,6 +92,8 @@ class VisitorSession:
         if not self.page_counted or self.visitor is None or self.visitor.id is None:
             return
         if self.pages.closed(self.visitor.id, self.line.id):
+            if self.conn.close_code == SERVER_RESTARTING:
+                return  # the page is still open: its widget comes back to the next server within seconds
             try:
                 await conversation_mail.on_visitor_left_page(self.ctx, self.visitor.id, self.line.id)
             except Exception:
