@@ -90,6 +90,15 @@ def test_intro_form_grows_validates_and_lands_in_the_console(timed, browser, sho
     console.screenshot(path=str(shots / "forms-4-console-lead.png"))
     panel.press("Escape")
     expect(panel).to_be_hidden()
+
+    # The details panel knows the client now: e-mail, phone, and the lead, which opens the same card.
+    details = console.locator("#details")
+    expect(details.locator("#d-client-email")).to_have_text("ana@example.com")
+    expect(details.locator("#d-client-phone")).to_have_text("+34600123456")
+    details.locator("#d-client-record").get_by_role("button", name=re.compile("Lead #")).click()
+    expect(panel).to_be_visible()
+    expect(panel.locator(".crm-fields")).to_contain_text("ana@example.com")
+    panel.press("Escape")
     operator_ctx.close()
     visitor_ctx.close()
 
