@@ -34,7 +34,7 @@ def test_quick_benchmark_reports_every_figure_for_every_peer(tmp_path: Path) -> 
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a loaded CI machine is slow, not broken; speed is judged by `make bench`, not here
         env=os.environ | {"PYTHONWARNINGS": "ignore"},
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
