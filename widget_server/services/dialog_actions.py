@@ -36,7 +36,7 @@ from widget_server.services.dialogs import (
     lock_dialog,
     message_event,
 )
-from widget_server.services.events import Event, line_topic, visitor_topic
+from widget_server.services.events import Event, iso, line_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.uploads import file_store
 from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Message, Operator, OperatorLine, Reminder
@@ -266,7 +266,7 @@ async def delete_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> 
             "status": dialog.status,
             "messages": dialog.last_seq,
             "files": len(keys),
-            "created_at": dialog.created_at.isoformat(),
+            "created_at": iso(dialog.created_at),
         }
         await audit.record(ctx, s, who, "dialog.delete", "dialog", str(dialog_id), details)
         # The database cascades to messages, files, links, reminders and added operators (and on SQLite the
