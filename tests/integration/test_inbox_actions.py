@@ -84,6 +84,32 @@ async def test_leaving_hands_the_dialog_back_and_operators_can_be_added_and_tran
         await client.close()
 
 
+async def test_assign_acks_with_the_notice_seq_and_refuses_to_remove_the_responsible_operator(server):
+    admin = login(server)
+    line = make_line(server, admin)
+    anna, anna_token = make_operator(server, admin, [line["id"]], name="Anna")
+    boris, _ = make_operator(server, admin, [line["id"]], name="Boris")
+    a = await OperatorClient.connect(server, anna_token)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("Is anyone there?"))["dialog_id"]
+
+    # Adding someone to an unassigned chat makes them responsible; the ack names the notice that says so.
+    added = await a.assign(dialog_id, boris["id"], "add")
+    assert added["type"] == "ack" and added["duplicate"] is False
+    joined = await visitor.expect("message", code="operator_joined")
+    assert joined["text"] == "Boris joined the chat" and added["seq"] == joined["seq"] > 0
+
+    # Boris is responsible: removing him is refused (hand the chat over instead), and he stays on it.
+    refused = await a.assign(dialog_id, boris["id"], "remove")
+    assert refused["type"] == "error" and refused["code"] == "is_responsible"
+    assert "transfer" in refused["message"]
+    assert (await a.join(dialog_id))["dialog"]["operator"]["id"] == boris["id"]
+    assert (await a.assign(dialog_id, anna["id"], "transfer"))["type"] == "ack"
+    assert (await a.assign(dialog_id, boris["id"], "remove"))["duplicate"] is True  # no longer on it at all
+    await a.close()
+    await visitor.close()
+
+
 async def test_links_canned_replies_and_agenda_items_from_a_dialog(server):
     admin = login(server)
     line = make_line(server, admin)

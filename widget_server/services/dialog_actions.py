@@ -233,6 +233,9 @@ async def assign(ctx: Context, who: OperatorIdentity, dialog_id: int, operator_i
                 text = gettext(language, "{name} joined the chat", name=target.name)
                 await _notice(ctx, s, dialog, outcome, Kind.SYSTEM, "operator_joined", text)
         else:
+            if dialog.operator_id == operator_id:
+                # Removing the responsible one would leave the chat without an owner while helpers stay.
+                raise Conflict("They are responsible for this chat; transfer the chat instead", "is_responsible")
             if existing is None:
                 outcome.duplicate, outcome.seq = True, dialog.last_seq
                 return outcome
