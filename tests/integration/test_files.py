@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator
+from widget_server.storage.file_store import LocalFileStore
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -139,4 +141,52 @@ async def test_uploads_are_checked_for_type_size_origin_and_identity(fresh_serve
     assert httpx.get(url).status_code == 200
     server.clock.advance(31 * 24 * 3600)
     assert httpx.get(url).status_code == 403
+    await visitor.close()
+
+
+class RemoteLikeStore(LocalFileStore):
+    """A store that keeps no file on this machine's disk (as object storage would): downloads are streamed."""
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
+async def test_a_file_missing_from_the_store_is_404_file_gone_and_streamed_files_keep_their_disposition(server):
+    admin = login(server)
+    line = make_line(server, admin)
+    operator = await OperatorClient.connect(server, admin)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("The invoice, please"))["dialog_id"]
+    pdf, png = b"%PDF-1.4\ninvoice 7", PNG + b"shelf"
+    doc = operator_upload(server, admin, dialog_id, pdf, "Invoice 7.pdf", "application/pdf", "inv-0001")
+    photo = operator_upload(server, admin, dialog_id, png, "shelf.png", "image/png", "shelf-0001")
+    doc_url = (await visitor.expect("message", seq=doc.json()["seq"]))["file"]["url"]
+    photo_url = (await visitor.expect("message", seq=photo.json()["seq"]))["file"]["url"]
+
+    ctx = server.app.state.ctx
+    local = ctx.files
+    ctx.files = RemoteLikeStore(server.data_dir / "uploads")
+    try:
+        streamed = httpx.get(doc_url)
+        assert streamed.status_code == 200 and streamed.content == pdf
+        assert streamed.headers["content-disposition"] == "attachment; filename*=utf-8''Invoice%207.pdf"
+        assert "sandbox" in streamed.headers["content-security-policy"]
+        assert httpx.get(photo_url).headers["content-disposition"] == 'inline; filename="shelf.png"'
+    finally:
+        ctx.files = local
+
+    # The bytes vanish (a lost disk, or another server's disk): a clear 404, never a server error.
+    for path in (server.data_dir / "uploads").rglob("*"):
+        if path.is_file() and path.read_bytes() in (pdf, png):
+            path.unlink()
+    for url in (doc_url, photo_url):
+        gone = httpx.get(url)
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "file_gone"
+    ctx.files = RemoteLikeStore(server.data_dir / "uploads")
+    try:
+        gone = httpx.get(doc_url)
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "file_gone"
+    finally:
+        ctx.files = local
+    await operator.close()
     await visitor.close()

@@ -8,6 +8,11 @@ script: a file can never act as a page of this site.
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -108,18 +113,37 @@ async def download(request: Request) -> Response:
     if attachment is None:
         raise NotFound("The file was deleted", "file_gone")
     store = uploads.file_store(ctx)
-    headers = dict(FILE_HEADERS)
-    disposition = "inline" if attachment.content_type in IMAGE_TYPES else "attachment"
+    kind = "inline" if attachment.content_type in IMAGE_TYPES else "attachment"
+    headers = FILE_HEADERS | {"Content-Disposition": content_disposition(kind, attachment.name)}
+    gone = NotFound("The file is no longer stored; ask for it again", "file_gone")
     path = store.local_path(attachment.storage_key)
     if path is not None:
-        return FileResponse(
-            path,
-            media_type=attachment.content_type,
-            filename=attachment.name,
-            content_disposition_type=disposition,
-            headers=headers,
-        )
-    return StreamingResponse(store.read(attachment.storage_key), media_type=attachment.content_type, headers=headers)
+        try:
+            found = await anyio.to_thread.run_sync(os.stat, path)
+        except FileNotFoundError:
+            raise gone from None
+        return FileResponse(path, media_type=attachment.content_type, headers=headers, stat_result=found)
+    # The first chunk is read before answering: once the 200 is sent, a missing file could only cut the body.
+    chunks = store.read(attachment.storage_key)
+    try:
+        first = await anext(chunks, b"")
+    except FileNotFoundError:
+        raise gone from None
+    return StreamingResponse(_prepend(first, chunks), media_type=attachment.content_type, headers=headers)
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """`inline` or `attachment` with the file's name, RFC 5987-encoded when it is not plain ASCII."""
+    quoted = quote(name)
+    if quoted == name:
+        return f'{kind}; filename="{name}"'
+    return f"{kind}; filename*=utf-8''{quoted}"
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _signed(request: Request, file_id: str) -> bool:
