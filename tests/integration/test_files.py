@@ -190,3 +190,38 @@ async def test_a_file_missing_from_the_store_is_404_file_gone_and_streamed_files
         ctx.files = local
     await operator.close()
     await visitor.close()
+
+
+async def test_visitor_uploads_are_rate_limited_per_visitor_and_per_address(fresh_server):
+    fresh_server.overrides = {"visitor_uploads_per_minute": 2, "ip_uploads_per_minute": 4}
+    server = fresh_server.start()
+    admin = login(server)
+    line = make_line(server, admin)
+    alice = await Visitor.connect(server, line=line["id"])
+    bob = await Visitor.connect(server, line=line["id"])
+
+    def upload(visitor, cid):
+        return visitor_upload(server, line["id"], visitor.token, PNG, "photo.png", "image/png", cid)
+
+    assert upload(alice, "alice-file-1").status_code == 201
+    assert upload(alice, "alice-file-2").status_code == 201
+    # A third file within the minute: refused before it is stored, in a way the widget can read (CORS, code).
+    refused = upload(alice, "alice-file-3")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert refused.headers["access-control-allow-origin"] == server.url
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # Another visitor has their own allowance, but every attempt counts for the address: one is left for all on it.
+    assert upload(bob, "bob-file-01").status_code == 201
+    assert upload(bob, "bob-file-02").status_code == 429
+    made_up = visitor_upload(server, line["id"], "made-up-token", PNG, "x.png", "image/png", "made-up-01")
+    assert made_up.status_code == 429  # made-up tokens cannot get around the address's limit
+    stored = [p for p in (server.data_dir / "uploads").rglob("*") if p.is_file() and ".staging" not in p.parts]
+    assert len(stored) == 3
+
+    # A minute later (the injected clock) both may attach again; the refused file was never a message.
+    server.clock.advance(60)
+    again = upload(alice, "alice-file-3")
+    assert again.status_code == 201 and again.json()["duplicate"] is False
+    assert upload(bob, "bob-file-02").status_code == 201
+    for visitor in (alice, bob):
+        await visitor.close()
