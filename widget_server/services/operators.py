@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from widget_server.services import audit
 from widget_server.services.context import Context
+from widget_server.services.events import ACCOUNT_CHANGED, operator_topic
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.storage.tables import Operator, OperatorLine, OperatorSession
 
@@ -132,7 +133,12 @@ async def authenticate(ctx: Context, token: str | None) -> OperatorIdentity:
 
 async def log_out(ctx: Context, token: str) -> None:
     async with ctx.db.write() as s:
-        await s.execute(delete(OperatorSession).where(OperatorSession.token_hash == token_hash(token)))
+        session = await s.get(OperatorSession, token_hash(token))
+        if session is None:
+            return
+        await s.delete(session)
+    # The consoles opened with this session close; the operator's other sessions find themselves unchanged.
+    ctx.events.publish(operator_topic(session.operator_id), ACCOUNT_CHANGED)
 
 
 def operator_public(operator: Operator, line_ids: list[str], full: bool) -> dict[str, object]:
@@ -178,7 +184,7 @@ async def update_operator(
                 raise NotFound("No such operator", "unknown_operator")
             query = select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id)
             lines_before = set((await s.execute(query)).scalars())
-            await _audit_changes(ctx, s, who, operator, lines_before, changes)
+            changed = await _audit_changes(ctx, s, who, operator, lines_before, changes)
             for name in ("name", "role", "is_active"):
                 if name in changes:
                     setattr(operator, name, changes[name])
@@ -196,6 +202,9 @@ async def update_operator(
             lines = sorted((await s.execute(query)).scalars())
     except IntegrityError:
         raise Conflict("line_ids: a line does not exist", "unknown_line") from None
+    if changed:
+        # Open consoles loaded the operator at connect; they must not keep what was just taken away.
+        ctx.events.publish(operator_topic(operator_id), ACCOUNT_CHANGED)
     return operator_public(operator, lines, True)
 
 
@@ -206,23 +215,30 @@ async def _audit_changes(
     operator: Operator,
     lines_before: set[str],
     changes: dict[str, object],
-) -> None:
-    """One entry per kind of change that really changes something (a resent form writes nothing)."""
+) -> bool:
+    """One entry per kind of change that really changes something (a resent form writes nothing); True if any."""
     entity = str(operator.id)
+    changed = False
     name = changes.get("name")
     if name is not None and name != operator.name:
+        changed = True
         await audit.record(ctx, s, who, "operator.rename", "operator", entity, {"from": operator.name, "to": name})
     role = changes.get("role")
     if role is not None and role != operator.role:
+        changed = True
         await audit.record(ctx, s, who, "operator.role", "operator", entity, {"from": operator.role, "to": role})
     active = changes.get("is_active")
     if active is not None and active != operator.is_active:
         action = "operator.enable" if active else "operator.disable"
+        changed = True
         await audit.record(ctx, s, who, action, "operator", entity, {"email": operator.email})
     if "line_ids" in changes:
         after = set(changes["line_ids"])  # type: ignore[call-overload]
         if after != lines_before:
             details = {"added": sorted(after - lines_before), "removed": sorted(lines_before - after)}
+            changed = True
             await audit.record(ctx, s, who, "operator.lines", "operator", entity, details)
     if "password" in changes:
+        changed = True
         await audit.record(ctx, s, who, "operator.password", "operator", entity, {"email": operator.email})
+    return changed

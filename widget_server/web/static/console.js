@@ -438,6 +438,12 @@
         toLogin('Your session has ended. Please log in again.');
         return;
       }
+      if (ev.code === 4001 && S.want) {
+        // An admin changed this account (role, lines): connect again at once to get what it may see now.
+        S.attempt = 0;
+        connect();
+        return;
+      }
       if (ev.code === 1009) failInFlight('Message too large for the server.');
       if (!S.want) return;
       if (!wasReady) {
@@ -1382,6 +1388,7 @@
     S.me = op;
     $('operator-name').textContent = op && op.name ? op.name : '';
     $('admin-tab').hidden = !isAdmin();
+    if (!isAdmin() && S.page === 'admin') showPage('inbox'); // an admin made an operator while on the page
   }
 
   function joinDialog(r) {
