@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         ",".join(DEFAULT_ALLOWED), description="Comma-separated MIME types that visitors and operators may attach."
     )
     file_link_ttl_hours: int = Field(24 * 30, ge=1, le=24 * 366)
+    visitor_uploads_per_minute: int = Field(5, ge=1, le=10_000, description="Files one visitor may attach a minute.")
+    ip_uploads_per_minute: int = Field(
+        20, ge=1, le=100_000, description="Files visitors from one address may attach a minute (several per NAT)."
+    )
 
     demo: bool = Field(True, description="Create the demo line and operator on first start.")
     demo_operator_email: str = "operator@demo.openline"

@@ -165,6 +165,16 @@ async def test_rest_errors_are_json_with_a_message(server):
         assert bad_origin.status_code == 400 and "allowed_origins" in bad_origin.json()["error"]["message"]
         huge = client.post("/api/lines", content=b'{"name": "' + b"x" * 70_000 + b'"}')
         assert huge.status_code == 400 and huge.json()["error"]["code"] == "too_large"
+        # The list of an operator's lines is capped alike when created and when changed.
+        lines = [f"ln_{i}" for i in range(201)]
+        operator_id = client.get("/api/operators").json()["items"][0]["id"]
+        too_many = client.patch(f"/api/operators/{operator_id}", json={"line_ids": lines})
+        assert too_many.status_code == 400 and "line_ids" in too_many.json()["error"]["message"]
+        created = client.post(
+            "/api/operators",
+            json={"email": "many-lines@example.com", "name": "M", "password": "long-enough", "line_ids": lines},
+        )
+        assert created.status_code == 400 and "line_ids" in created.json()["error"]["message"]
 
 
 async def test_cookie_authenticated_changes_from_another_site_are_refused(server):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator
+from widget_server.storage.file_store import LocalFileStore
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -140,3 +142,86 @@ async def test_uploads_are_checked_for_type_size_origin_and_identity(fresh_serve
     server.clock.advance(31 * 24 * 3600)
     assert httpx.get(url).status_code == 403
     await visitor.close()
+
+
+class RemoteLikeStore(LocalFileStore):
+    """A store that keeps no file on this machine's disk (as object storage would): downloads are streamed."""
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+
+async def test_a_file_missing_from_the_store_is_404_file_gone_and_streamed_files_keep_their_disposition(server):
+    admin = login(server)
+    line = make_line(server, admin)
+    operator = await OperatorClient.connect(server, admin)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("The invoice, please"))["dialog_id"]
+    pdf, png = b"%PDF-1.4\ninvoice 7", PNG + b"shelf"
+    doc = operator_upload(server, admin, dialog_id, pdf, "Invoice 7.pdf", "application/pdf", "inv-0001")
+    photo = operator_upload(server, admin, dialog_id, png, "shelf.png", "image/png", "shelf-0001")
+    doc_url = (await visitor.expect("message", seq=doc.json()["seq"]))["file"]["url"]
+    photo_url = (await visitor.expect("message", seq=photo.json()["seq"]))["file"]["url"]
+
+    ctx = server.app.state.ctx
+    local = ctx.files
+    ctx.files = RemoteLikeStore(server.data_dir / "uploads")
+    try:
+        streamed = httpx.get(doc_url)
+        assert streamed.status_code == 200 and streamed.content == pdf
+        assert streamed.headers["content-disposition"] == "attachment; filename*=utf-8''Invoice%207.pdf"
+        assert "sandbox" in streamed.headers["content-security-policy"]
+        assert httpx.get(photo_url).headers["content-disposition"] == 'inline; filename="shelf.png"'
+    finally:
+        ctx.files = local
+
+    # The bytes vanish (a lost disk, or another server's disk): a clear 404, never a server error.
+    for path in (server.data_dir / "uploads").rglob("*"):
+        if path.is_file() and path.read_bytes() in (pdf, png):
+            path.unlink()
+    for url in (doc_url, photo_url):
+        gone = httpx.get(url)
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "file_gone"
+    ctx.files = RemoteLikeStore(server.data_dir / "uploads")
+    try:
+        gone = httpx.get(doc_url)
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "file_gone"
+    finally:
+        ctx.files = local
+    await operator.close()
+    await visitor.close()
+
+
+async def test_visitor_uploads_are_rate_limited_per_visitor_and_per_address(fresh_server):
+    fresh_server.overrides = {"visitor_uploads_per_minute": 2, "ip_uploads_per_minute": 4}
+    server = fresh_server.start()
+    admin = login(server)
+    line = make_line(server, admin)
+    alice = await Visitor.connect(server, line=line["id"])
+    bob = await Visitor.connect(server, line=line["id"])
+
+    def upload(visitor, cid):
+        return visitor_upload(server, line["id"], visitor.token, PNG, "photo.png", "image/png", cid)
+
+    assert upload(alice, "alice-file-1").status_code == 201
+    assert upload(alice, "alice-file-2").status_code == 201
+    # A third file within the minute: refused before it is stored, in a way the widget can read (CORS, code).
+    refused = upload(alice, "alice-file-3")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert refused.headers["access-control-allow-origin"] == server.url
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # Another visitor has their own allowance, but every attempt counts for the address: one is left for all on it.
+    assert upload(bob, "bob-file-01").status_code == 201
+    assert upload(bob, "bob-file-02").status_code == 429
+    made_up = visitor_upload(server, line["id"], "made-up-token", PNG, "x.png", "image/png", "made-up-01")
+    assert made_up.status_code == 429  # made-up tokens cannot get around the address's limit
+    stored = [p for p in (server.data_dir / "uploads").rglob("*") if p.is_file() and ".staging" not in p.parts]
+    assert len(stored) == 3
+
+    # A minute later (the injected clock) both may attach again; the refused file was never a message.
+    server.clock.advance(60)
+    again = upload(alice, "alice-file-3")
+    assert again.status_code == 201 and again.json()["duplicate"] is False
+    assert upload(bob, "bob-file-02").status_code == 201
+    for visitor in (alice, bob):
+        await visitor.close()

@@ -3,9 +3,11 @@ delete; and that every one of them is checked on the server (line membership, ro
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
-from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator
+from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator, new_id
 
 
 async def test_in_progress_takes_the_dialog_and_the_status_menu_follows_the_rules(server):
@@ -82,6 +84,32 @@ async def test_leaving_hands_the_dialog_back_and_operators_can_be_added_and_tran
         await client.close()
 
 
+async def test_assign_acks_with_the_notice_seq_and_refuses_to_remove_the_responsible_operator(server):
+    admin = login(server)
+    line = make_line(server, admin)
+    anna, anna_token = make_operator(server, admin, [line["id"]], name="Anna")
+    boris, _ = make_operator(server, admin, [line["id"]], name="Boris")
+    a = await OperatorClient.connect(server, anna_token)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("Is anyone there?"))["dialog_id"]
+
+    # Adding someone to an unassigned chat makes them responsible; the ack names the notice that says so.
+    added = await a.assign(dialog_id, boris["id"], "add")
+    assert added["type"] == "ack" and added["duplicate"] is False
+    joined = await visitor.expect("message", code="operator_joined")
+    assert joined["text"] == "Boris joined the chat" and added["seq"] == joined["seq"] > 0
+
+    # Boris is responsible: removing him is refused (hand the chat over instead), and he stays on it.
+    refused = await a.assign(dialog_id, boris["id"], "remove")
+    assert refused["type"] == "error" and refused["code"] == "is_responsible"
+    assert "transfer" in refused["message"]
+    assert (await a.join(dialog_id))["dialog"]["operator"]["id"] == boris["id"]
+    assert (await a.assign(dialog_id, anna["id"], "transfer"))["type"] == "ack"
+    assert (await a.assign(dialog_id, boris["id"], "remove"))["duplicate"] is True  # no longer on it at all
+    await a.close()
+    await visitor.close()
+
+
 async def test_links_canned_replies_and_agenda_items_from_a_dialog(server):
     admin = login(server)
     line = make_line(server, admin)
@@ -135,6 +163,21 @@ async def test_links_canned_replies_and_agenda_items_from_a_dialog(server):
         replies = client.get(f"/api/lines/{line['id']}/canned").json()["items"]
         assert [(r["shortcut"], r["text"]) for r in replies] == [("ship", "We ship in 2 days.")]
     await visitor.close()
+
+
+async def test_order_search_finds_percent_and_underscore_as_typed(server):
+    admin = login(server)
+    tag = f"wool{new_id()[:8]}"
+    with api(server, admin) as client:
+        for title in (f"{tag} 100% merino", f"{tag} 1000 merino", f"{tag} size_m", f"{tag} sizexm"):
+            assert client.post("/api/orders", json={"title": title}).status_code == 201
+
+        def titles(q: str) -> list[str]:
+            return sorted(o["title"] for o in client.get("/api/orders", params={"q": q}).json()["items"])
+
+        assert titles(f"{tag} 100%") == [f"{tag} 100% merino"]
+        assert titles(f"{tag} size_m") == [f"{tag} size_m"]
+        assert titles(tag) == sorted([f"{tag} 100% merino", f"{tag} 1000 merino", f"{tag} size_m", f"{tag} sizexm"])
 
 
 async def test_an_operator_of_line_x_cannot_read_act_on_or_search_line_y(server):
@@ -206,6 +249,9 @@ async def test_only_an_admin_deletes_a_dialog_after_which_it_is_gone_everywhere_
         assert httpx.get(url).status_code == 200
         deleted = client.delete(f"/api/dialogs/{dialog_id}")
         assert deleted.status_code == 200, deleted.text
+        # The same UTC timestamp format as every other answer (…Z), so clients parse one format.
+        created_at = deleted.json()["dialog"]["created_at"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", created_at), created_at
         assert (await watcher.expect("dialog_deleted"))["dialog_id"] == dialog_id
         assert (await visitor.expect("dialog_deleted"))["dialog_id"] == dialog_id
         assert client.get(f"/api/dialogs/{dialog_id}").status_code == 403

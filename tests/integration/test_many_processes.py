@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from websockets.exceptions import ConnectionClosed
 
-from tests.support.clients import OperatorClient, Visitor, login, make_line, new_id
+from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator, new_id
 from tests.support.processes import RedisProcess, ServerProcess, need_redis_server
 from tests.support.services import (
     PG_HOST,
@@ -190,6 +191,24 @@ async def test_visitor_on_one_process_and_operator_on_another_talk_and_both_tabs
         assert [f["seq"] for f in tab.seen if f["type"] == "message"] == list(range(1, last + 1))
     for client in (tab_a, tab_b, operator):
         await client.close()
+
+
+async def test_an_admins_change_on_one_process_closes_the_operators_console_on_the_other(cluster):
+    a, b = cluster.a, cluster.b
+    admin = login(a)
+    line = shared_line(cluster, admin)
+    other = shared_line(cluster, admin)
+    olga, token = make_operator(a, admin, [line["id"], other["id"]])
+    console = await OperatorClient.connect(b, token)
+    with api(a, admin) as client:
+        assert client.patch(f"/api/operators/{olga['id']}", json={"line_ids": [other["id"]]}).status_code == 200
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await console.recv(timeout=10)
+    assert console.ws.close_code == 4001
+    again = await OperatorClient.connect(b, token)
+    assert again.ready["line_ids"] == [other["id"]]
+    await again.close()
 
 
 async def test_a_visitor_resumes_on_the_other_process_and_misses_nothing(cluster):

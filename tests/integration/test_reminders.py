@@ -92,3 +92,30 @@ async def test_a_reminder_in_the_past_is_refused(server):
         when = iso(server.clock.now() - timedelta(hours=2))
         response = client.post("/api/reminders", json={"text": "late", "remind_at": when})
     assert response.status_code == 400 and "passed" in response.json()["error"]["message"]
+
+
+async def test_a_reminder_about_a_dialog_the_operator_lost_access_to_fires_without_the_dialog(server):
+    admin = login(server)
+    line = make_line(server, admin)
+    other = make_line(server, admin)
+    olga, token = make_operator(server, admin, [line["id"], other["id"]])
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("Ring me on Monday"))["dialog_id"]
+    reminder = remind_in(server, token, 600, "Ring the customer", dialog_id)
+    # Olga moves to the other line before her reminder's time.
+    with api(server, admin) as client:
+        assert client.patch(f"/api/operators/{olga['id']}", json={"line_ids": [other["id"]]}).status_code == 200
+
+    operator = await OperatorClient.connect(server, token)
+    server.clock.advance(601)
+    fired = (await operator.expect("reminder"))["reminder"]
+    # Still her reminder, with its text, but no way into a dialog she may no longer open.
+    assert fired["id"] == reminder["id"] and fired["text"] == "Ring the customer" and fired["dialog"] is None
+    with api(server, token) as client:
+        [listed] = [r for r in client.get("/api/reminders").json()["items"] if r["id"] == reminder["id"]]
+        assert listed["dialog"] is None
+        assert client.get(f"/api/dialogs/{dialog_id}").status_code == 403
+    again = await OperatorClient.connect(server, token)
+    assert [r["dialog"] for r in again.ready["reminders"] if r["id"] == reminder["id"]] == [None]
+    for client in (operator, again, visitor):
+        await client.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from widget_server.domain.rate_limit import TokenBucket
+from widget_server.domain.rate_limit import KeyedBuckets, TokenBucket
 from widget_server.domain.text import TextProblem, clean_message_text, single_line
 
 
@@ -30,3 +30,15 @@ def test_bucket_allows_a_burst_then_the_steady_rate():
     assert bucket.take(0.5) is True  # half a second at 2/s buys one frame
     assert bucket.take(0.5) is False
     assert [bucket.take(100.0) for _ in range(4)] == [True, True, True, False]  # refills to the burst, no more
+
+
+def test_keyed_buckets_limit_each_key_alone_and_forget_refilled_ones():
+    limits = KeyedBuckets(per_minute=2, max_keys=3)
+    assert limits.take("a", 0.0) and limits.take("a", 0.0)
+    assert not limits.take("a", 1.0)
+    assert limits.retry_after("a") == 29  # a token every 30 s; 1 s of it has passed
+    assert limits.take("b", 1.0)  # another key has its own bucket
+    assert limits.take("a", 31.0)
+    limits.take("c", 100.0)
+    limits.take("d", 100.0)  # the table is full: buckets idle for a minute are dropped
+    assert set(limits.buckets) == {"c", "d"}

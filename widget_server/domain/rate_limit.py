@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -25,3 +26,37 @@ class TokenBucket:
             self.tokens -= 1.0
             return True
         return False
+
+
+@dataclass
+class KeyedBuckets:
+    """A bucket per key (a visitor, an address), `per_minute` takes a minute with as many at once.
+
+    A bucket that has refilled says nothing a fresh one would not, so such buckets are forgotten when the table
+    is full: memory stays bounded however many keys come by.
+    """
+
+    per_minute: int
+    max_keys: int = 50_000
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def take(self, key: str, now: float) -> bool:
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) >= self.max_keys:
+                self._forget_refilled(now)
+            bucket = self.buckets[key] = TokenBucket.full(self.per_minute / 60.0, self.per_minute, now)
+        return bucket.take(now)
+
+    def retry_after(self, key: str) -> int:
+        """Whole seconds until `key` has a token again (at least 1)."""
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            return 1
+        return max(1, math.ceil((1.0 - bucket.tokens) / bucket.rate))
+
+    def _forget_refilled(self, now: float) -> None:
+        refill = 60.0
+        self.buckets = {k: b for k, b in self.buckets.items() if now - b.updated < refill}
+        if len(self.buckets) >= self.max_keys:  # all busy at once: start over rather than grow without end
+            self.buckets.clear()

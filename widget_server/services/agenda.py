@@ -168,11 +168,13 @@ async def my_events(ctx: Context, who: OperatorIdentity, since: datetime | None 
 # -- reminders ------------------------------------------------------------------------------------------------
 
 
-def reminder_public(reminder: Reminder, number: int | None = None) -> dict[str, Any]:
+def reminder_public(reminder: Reminder, number: int | None = None, reachable: bool = True) -> dict[str, Any]:
+    """`reachable`: the operator still works on the dialog's line; if not, the reminder is theirs but the dialog
+    is not, so no link to it is given."""
     return {
         "id": reminder.id,
         "text": reminder.text,
-        "dialog": None if reminder.dialog_id is None else {"id": reminder.dialog_id, "number": number},
+        "dialog": None if reminder.dialog_id is None or not reachable else {"id": reminder.dialog_id, "number": number},
         "remind_at": iso(reminder.remind_at),
         "fired_at": _when(reminder.fired_at),
         "dismissed_at": _when(reminder.dismissed_at),
@@ -203,12 +205,12 @@ async def my_reminders(ctx: Context, who: OperatorIdentity) -> list[dict[str, An
     """Pending reminders and fired ones not yet dismissed, soonest first."""
     async with ctx.db.read() as s:
         rows = await s.execute(
-            select(Reminder, Dialog.number)
+            select(Reminder, Dialog.number, Dialog.line_id)
             .outerjoin(Dialog, Dialog.id == Reminder.dialog_id)  # type: ignore[arg-type]
             .where(Reminder.operator_id == who.id, Reminder.dismissed_at.is_(None))  # type: ignore[arg-type,union-attr]
             .order_by(Reminder.remind_at, Reminder.id)  # type: ignore[arg-type]
         )
-        return [reminder_public(r, number) for r, number in rows.all()]
+        return [reminder_public(r, number, line_id in who.line_ids) for r, number, line_id in rows.all()]
 
 
 async def fired_reminders(ctx: Context, who: OperatorIdentity) -> list[dict[str, Any]]:
@@ -224,8 +226,10 @@ async def dismiss_reminder(ctx: Context, who: OperatorIdentity, reminder_id: int
             reminder.dismissed_at = ctx.clock.now()
         if reminder.fired_at is None:  # dismissed before its time: it will not fire
             await jobs.cancel(s, f"reminder:{reminder.id}")
-        number = await _dialog_number(s, reminder.dialog_id)
-    return reminder_public(reminder, number)
+        dialog = await s.get(Dialog, reminder.dialog_id) if reminder.dialog_id is not None else None
+    return reminder_public(
+        reminder, dialog.number if dialog else None, dialog is not None and dialog.line_id in who.line_ids
+    )
 
 
 async def fire_reminder(ctx: Context, s: AsyncSession, job: Job) -> list[tuple[tuple[str, ...], Event]] | None:
@@ -234,5 +238,8 @@ async def fire_reminder(ctx: Context, s: AsyncSession, job: Job) -> list[tuple[t
     if reminder is None or reminder.fired_at is not None or reminder.dismissed_at is not None:
         return None  # deleted with its dialog, or dismissed in advance
     reminder.fired_at = ctx.clock.now()
-    payload = reminder_public(reminder, await _dialog_number(s, reminder.dialog_id))
+    dialog = await s.get(Dialog, reminder.dialog_id) if reminder.dialog_id is not None else None
+    # Read now, not when it was set: an operator taken off the dialog's line since gets the reminder, not the dialog.
+    reachable = dialog is not None and await s.get(OperatorLine, (reminder.operator_id, dialog.line_id)) is not None
+    payload = reminder_public(reminder, dialog.number if dialog else None, reachable)
     return [((operator_topic(reminder.operator_id),), Event.of({"type": "reminder", "reminder": payload}))]

@@ -1,16 +1,25 @@
-"""The audit log: what was done that cannot be undone, by whom, written in the same transaction as the deed."""
+"""The audit log: what was done that cannot be undone or changes who may do what, by whom, written in the same
+transaction as the deed.
+
+Actions: `dialog.delete`; `operator.create`, `operator.rename`, `operator.role`, `operator.disable`,
+`operator.enable`, `operator.lines`, `operator.password` (never the password or its hash); `line.create`,
+`line.update`; `canned.delete`. Changes made outside the console (the CLI, the demo seed) have no actor and are
+not recorded.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.services.context import Context
 from widget_server.services.events import iso
-from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.tables import AuditEntry
+
+if TYPE_CHECKING:  # operators records its own changes here
+    from widget_server.services.operators import OperatorIdentity
 
 
 async def record(

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from widget_server.domain.permissions import Action, allowed
 from widget_server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
@@ -102,4 +103,7 @@ async def remove(ctx: Context, who: OperatorIdentity, reply_id: int) -> None:
         reply = await s.get(CannedReply, reply_id)
         if reply is None:
             raise NotFound("No such canned reply", "unknown_canned")
+        # The text too: the entry is the only way back to a reply deleted by mistake.
+        details = {"line_id": reply.line_id, "shortcut": reply.shortcut, "title": reply.title, "text": reply.body}
+        await audit.record(ctx, s, who, "canned.delete", "canned", str(reply_id), details)
         await s.delete(reply)

@@ -36,7 +36,7 @@ from widget_server.services.dialogs import (
     lock_dialog,
     message_event,
 )
-from widget_server.services.events import Event, line_topic, visitor_topic
+from widget_server.services.events import Event, iso, line_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.uploads import file_store
 from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Message, Operator, OperatorLine, Reminder
@@ -233,6 +233,9 @@ async def assign(ctx: Context, who: OperatorIdentity, dialog_id: int, operator_i
                 text = gettext(language, "{name} joined the chat", name=target.name)
                 await _notice(ctx, s, dialog, outcome, Kind.SYSTEM, "operator_joined", text)
         else:
+            if dialog.operator_id == operator_id:
+                # Removing the responsible one would leave the chat without an owner while helpers stay.
+                raise Conflict("They are responsible for this chat; transfer the chat instead", "is_responsible")
             if existing is None:
                 outcome.duplicate, outcome.seq = True, dialog.last_seq
                 return outcome
@@ -266,7 +269,7 @@ async def delete_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> 
             "status": dialog.status,
             "messages": dialog.last_seq,
             "files": len(keys),
-            "created_at": dialog.created_at.isoformat(),
+            "created_at": iso(dialog.created_at),
         }
         await audit.record(ctx, s, who, "dialog.delete", "dialog", str(dialog_id), details)
         # The database cascades to messages, files, links, reminders and added operators (and on SQLite the

@@ -356,6 +356,7 @@ async def assign_to(
     text = gettext(await line_language(s, dialog), "{name} joined the chat", name=name)
     notice = await append_message(ctx, s, dialog, Author("system"), text, kind="system", code="operator_joined")
     outcome.events.append(message_event(ctx, dialog, notice, None))
+    outcome.seq = notice.seq  # what the caller acks, unless it writes a later message
 
 
 async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorIdentity, outcome: Outcome) -> None:

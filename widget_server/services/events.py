@@ -39,6 +39,11 @@ def operator_topic(operator_id: int) -> str:
     return f"operator:{operator_id}"
 
 
+# Told on the operator's own topic when their account or one of their sessions changed (role, lines, disabled,
+# password, logged out): each open console checks its session again, on whichever process it is connected.
+ACCOUNT_CHANGED = Event.of({"type": "account_changed"})
+
+
 def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

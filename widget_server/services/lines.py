@@ -11,7 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from widget_server.domain.origins import normalize_origin
 from widget_server.errors import Conflict, InvalidInput, NotFound
+from widget_server.services import audit
 from widget_server.services.context import Context
+from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.tables import OpenLine, OperatorLine
 
 _LINE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
@@ -49,6 +51,7 @@ async def create_line(
     line_id: str | None = None,
     settings: dict[str, Any] | None = None,
     time_zone: str = "UTC",
+    actor: OperatorIdentity | None = None,
 ) -> OpenLine:
     line_id = line_id or "ln_" + secrets.token_hex(6)
     if not _LINE_ID.match(line_id):
@@ -67,6 +70,14 @@ async def create_line(
     try:
         async with ctx.db.write() as s:
             s.add(line)
+            if actor is not None:
+                details = {
+                    "name": line.name,
+                    "allowed_origins": line.allowed_origins,
+                    "language": language,
+                    "time_zone": time_zone,
+                }
+                await audit.record(ctx, s, actor, "line.create", "line", line_id, details)
     except IntegrityError:
         raise Conflict(f"id: a line {line_id!r} exists", "exists") from None
     return line
@@ -88,7 +99,9 @@ async def list_lines(ctx: Context, only: frozenset[str] | None = None) -> list[O
         return list((await s.execute(query)).scalars())
 
 
-async def update_line(ctx: Context, line_id: str, changes: dict[str, Any]) -> OpenLine:
+async def update_line(
+    ctx: Context, line_id: str, changes: dict[str, Any], actor: OperatorIdentity | None = None
+) -> OpenLine:
     async with ctx.db.write() as s:
         line = await s.get(OpenLine, line_id)
         if line is None:
@@ -98,8 +111,11 @@ async def update_line(ctx: Context, line_id: str, changes: dict[str, Any]) -> Op
         if "settings" in changes:
             # A patch of some settings; a new dict, so that the JSON column is seen as changed.
             changes["settings"] = {**line.settings, **changes["settings"]}
+        changed = {k: {"from": getattr(line, k), "to": v} for k, v in changes.items() if getattr(line, k) != v}
         for key, value in changes.items():
             setattr(line, key, value)
+        if actor is not None and changed:
+            await audit.record(ctx, s, actor, "line.update", "line", line_id, {"changed": changed})
     return line
 
 

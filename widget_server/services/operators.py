@@ -9,9 +9,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from widget_server.services import audit
 from widget_server.services.context import Context
+from widget_server.services.events import ACCOUNT_CHANGED, operator_topic
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.storage.tables import Operator, OperatorLine, OperatorSession
 
@@ -40,7 +43,13 @@ class OperatorIdentity:
 
 
 async def create_operator(
-    ctx: Context, email: str, name: str, password: str, role: str = "operator", line_ids: list[str] | None = None
+    ctx: Context,
+    email: str,
+    name: str,
+    password: str,
+    role: str = "operator",
+    line_ids: list[str] | None = None,
+    actor: OperatorIdentity | None = None,
 ) -> Operator:
     if role not in ROLES:
         raise InvalidInput(f"role: one of {', '.join(ROLES)}")
@@ -60,6 +69,14 @@ async def create_operator(
             assert operator.id is not None
             for line_id in line_ids or []:
                 s.add(OperatorLine(operator_id=operator.id, line_id=line_id))
+            if actor is not None:
+                details = {
+                    "email": operator.email,
+                    "name": operator.name,
+                    "role": role,
+                    "line_ids": sorted(set(line_ids or [])),
+                }
+                await audit.record(ctx, s, actor, "operator.create", "operator", str(operator.id), details)
     except IntegrityError:
         raise Conflict("email: an operator with this e-mail exists, or a line does not", "exists") from None
     return operator
@@ -116,7 +133,12 @@ async def authenticate(ctx: Context, token: str | None) -> OperatorIdentity:
 
 async def log_out(ctx: Context, token: str) -> None:
     async with ctx.db.write() as s:
-        await s.execute(delete(OperatorSession).where(OperatorSession.token_hash == token_hash(token)))
+        session = await s.get(OperatorSession, token_hash(token))
+        if session is None:
+            return
+        await s.delete(session)
+    # The consoles opened with this session close; the operator's other sessions find themselves unchanged.
+    ctx.events.publish(operator_topic(session.operator_id), ACCOUNT_CHANGED)
 
 
 def operator_public(operator: Operator, line_ids: list[str], full: bool) -> dict[str, object]:
@@ -160,6 +182,9 @@ async def update_operator(
             operator = await s.get(Operator, operator_id)
             if operator is None:
                 raise NotFound("No such operator", "unknown_operator")
+            query = select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id)
+            lines_before = set((await s.execute(query)).scalars())
+            changed = await _audit_changes(ctx, s, who, operator, lines_before, changes)
             for name in ("name", "role", "is_active"):
                 if name in changes:
                     setattr(operator, name, changes[name])
@@ -171,11 +196,49 @@ async def update_operator(
                 await s.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
             if "line_ids" in changes:
                 await s.execute(delete(OperatorLine).where(OperatorLine.operator_id == operator_id))
-                for line_id in changes["line_ids"]:  # type: ignore[attr-defined]
+                for line_id in set(changes["line_ids"]):  # type: ignore[call-overload]
                     s.add(OperatorLine(operator_id=operator_id, line_id=line_id))
             await s.flush()
-            query = select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id)
             lines = sorted((await s.execute(query)).scalars())
     except IntegrityError:
         raise Conflict("line_ids: a line does not exist", "unknown_line") from None
+    if changed:
+        # Open consoles loaded the operator at connect; they must not keep what was just taken away.
+        ctx.events.publish(operator_topic(operator_id), ACCOUNT_CHANGED)
     return operator_public(operator, lines, True)
+
+
+async def _audit_changes(
+    ctx: Context,
+    s: AsyncSession,
+    who: OperatorIdentity,
+    operator: Operator,
+    lines_before: set[str],
+    changes: dict[str, object],
+) -> bool:
+    """One entry per kind of change that really changes something (a resent form writes nothing); True if any."""
+    entity = str(operator.id)
+    changed = False
+    name = changes.get("name")
+    if name is not None and name != operator.name:
+        changed = True
+        await audit.record(ctx, s, who, "operator.rename", "operator", entity, {"from": operator.name, "to": name})
+    role = changes.get("role")
+    if role is not None and role != operator.role:
+        changed = True
+        await audit.record(ctx, s, who, "operator.role", "operator", entity, {"from": operator.role, "to": role})
+    active = changes.get("is_active")
+    if active is not None and active != operator.is_active:
+        action = "operator.enable" if active else "operator.disable"
+        changed = True
+        await audit.record(ctx, s, who, action, "operator", entity, {"email": operator.email})
+    if "line_ids" in changes:
+        after = set(changes["line_ids"])  # type: ignore[call-overload]
+        if after != lines_before:
+            details = {"added": sorted(after - lines_before), "removed": sorted(lines_before - after)}
+            changed = True
+            await audit.record(ctx, s, who, "operator.lines", "operator", entity, details)
+    if "password" in changes:
+        changed = True
+        await audit.record(ctx, s, who, "operator.password", "operator", entity, {"email": operator.email})
+    return changed

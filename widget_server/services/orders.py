@@ -70,8 +70,12 @@ async def find_orders(ctx: Context, q: str = "", limit: int = 20) -> list[Order]
     query = select(Order)
     q = q.strip().lstrip("#")
     if q:
-        pattern = f"%{q.lower()}%"
-        conditions = [func.lower(Order.title).like(pattern), func.lower(Order.customer_name).like(pattern)]
+        # autoescape: a `%` or `_` typed by the operator is a character to find, not a LIKE wildcard.
+        words = q.lower()
+        conditions = [
+            func.lower(Order.title).contains(words, autoescape=True),
+            func.lower(Order.customer_name).contains(words, autoescape=True),
+        ]
         if q.isdigit() and len(q) < 10:
             conditions.append(Order.id == int(q))  # type: ignore[arg-type]
         query = query.where(or_(*conditions))

@@ -32,7 +32,8 @@ class FileStore(ABC):
         """The file on this machine's disk, if the store keeps it there (then it is served directly)."""
 
     @abstractmethod
-    def read(self, key: str) -> AsyncIterator[bytes]: ...
+    def read(self, key: str) -> AsyncIterator[bytes]:
+        """The file's bytes; raises FileNotFoundError (at the first chunk) when the store has no such file."""
 
     @abstractmethod
     async def delete(self, key: str) -> None: ...

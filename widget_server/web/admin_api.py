@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,7 +28,7 @@ class OperatorPatch(Body):
     name: Name | None = None
     role: Annotated[str, StringConstraints(pattern="^(admin|operator)$")] | None = None
     is_active: bool | None = None
-    line_ids: list[LineId] | None = None
+    line_ids: list[LineId] | None = Field(None, max_length=200)  # as many as POST /api/operators takes
     password: Annotated[str, StringConstraints(min_length=8, max_length=1024)] | None = None
 
 

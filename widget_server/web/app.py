@@ -105,4 +105,5 @@ def create_app(
     app.state.jobs = runner
     app.state.mail_sender = mail_sender
     app.state.visitor_pages = VisitorPages()
+    app.state.upload_limits = files_api.UploadLimits(settings)
     return app

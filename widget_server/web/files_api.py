@@ -8,14 +8,21 @@ script: a file can never act as a page of this site.
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from widget_server.config import Settings
 from widget_server.domain import signed_links
 from widget_server.domain.file_types import IMAGE_TYPES
 from widget_server.domain.origins import origin_allowed
-from widget_server.errors import Forbidden, NotFound, OpenlineError, Unauthenticated
+from widget_server.domain.rate_limit import KeyedBuckets
+from widget_server.errors import Forbidden, NotFound, OpenlineError, RateLimited, Unauthenticated
 from widget_server.services import dialogs, lines, operators, uploads, visitors
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.storage.tables import Attachment, Dialog, OpenLine
@@ -39,6 +46,25 @@ def _cors(origin: str) -> dict[str, str]:
         "Access-Control-Max-Age": "600",
         "Vary": "Origin",
     }
+
+
+class UploadLimits:
+    """How many files visitors attach a minute, per visitor and per address, in this process (uploads are the
+    most expensive thing a stranger can make the server do: disk, a message, an operator's attention)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.per_visitor = KeyedBuckets(settings.visitor_uploads_per_minute)
+        self.per_address = KeyedBuckets(settings.ip_uploads_per_minute)
+
+    def check(self, limits: KeyedBuckets, key: str, now: float) -> None:
+        if not limits.take(key, now):
+            raise UploadRateLimited(limits.retry_after(key))
+
+
+class UploadRateLimited(RateLimited):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many files; try again in {retry_after} s", "rate_limited")
+        self.retry_after = retry_after
 
 
 def _error(exc: OpenlineError, headers: dict[str, str] | None = None) -> Response:
@@ -70,11 +96,15 @@ async def visitor_upload(request: Request) -> Response:
     except OpenlineError as exc:
         return _error(exc)
     headers = _cors(origin)
+    limits: UploadLimits = request.app.state.upload_limits
     try:
+        # Before anything is read or looked up: the address first, so made-up tokens cost as much as real ones.
+        limits.check(limits.per_address, request.client.host if request.client else "", ctx.clock.monotonic())
         token = request.headers.get("authorization", "")
         visitor = await visitors.find_by_token(ctx, token[7:].strip()) if token.lower().startswith("bearer ") else None
         if visitor is None:
             raise Unauthenticated("Unknown visitor; reconnect the chat first")
+        limits.check(limits.per_visitor, str(visitor.id), ctx.clock.monotonic())
         client_msg_id = client_msg_id_param(request)
         staged = await uploads.receive(
             ctx, request.stream(), request.headers.get("content-type"), request.query_params.get("name", "")
@@ -87,9 +117,9 @@ async def visitor_upload(request: Request) -> Response:
         if outcome.duplicate:
             await uploads.discard(ctx, staged)
     except OpenlineError as exc:
-        return JSONResponse(
-            {"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status, headers=headers
-        )
+        if isinstance(exc, UploadRateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        return _error(exc, headers)
     publish_all(ctx, outcome.events)
     body = {"ref": client_msg_id, "dialog_id": outcome.dialog.id, "seq": outcome.seq, "duplicate": outcome.duplicate}
     response = json(body, 200 if outcome.duplicate else 201)
@@ -108,18 +138,37 @@ async def download(request: Request) -> Response:
     if attachment is None:
         raise NotFound("The file was deleted", "file_gone")
     store = uploads.file_store(ctx)
-    headers = dict(FILE_HEADERS)
-    disposition = "inline" if attachment.content_type in IMAGE_TYPES else "attachment"
+    kind = "inline" if attachment.content_type in IMAGE_TYPES else "attachment"
+    headers = FILE_HEADERS | {"Content-Disposition": content_disposition(kind, attachment.name)}
+    gone = NotFound("The file is no longer stored; ask for it again", "file_gone")
     path = store.local_path(attachment.storage_key)
     if path is not None:
-        return FileResponse(
-            path,
-            media_type=attachment.content_type,
-            filename=attachment.name,
-            content_disposition_type=disposition,
-            headers=headers,
-        )
-    return StreamingResponse(store.read(attachment.storage_key), media_type=attachment.content_type, headers=headers)
+        try:
+            found = await anyio.to_thread.run_sync(os.stat, path)
+        except FileNotFoundError:
+            raise gone from None
+        return FileResponse(path, media_type=attachment.content_type, headers=headers, stat_result=found)
+    # The first chunk is read before answering: once the 200 is sent, a missing file could only cut the body.
+    chunks = store.read(attachment.storage_key)
+    try:
+        first = await anext(chunks, b"")
+    except FileNotFoundError:
+        raise gone from None
+    return StreamingResponse(_prepend(first, chunks), media_type=attachment.content_type, headers=headers)
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """`inline` or `attachment` with the file's name, RFC 5987-encoded when it is not plain ASCII."""
+    quoted = quote(name)
+    if quoted == name:
+        return f'{kind}; filename="{name}"'
+    return f"{kind}; filename*=utf-8''{quoted}"
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _signed(request: Request, file_id: str) -> bool:

@@ -34,12 +34,14 @@ from widget_server.realtime.frames import (
 from widget_server.services import agenda, dialog_actions, dialogs, operators, presence
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Outcome, publish_all
-from widget_server.services.events import Event, line_topic, operator_topic, visitor_topic
+from widget_server.services.events import ACCOUNT_CHANGED, Event, line_topic, operator_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
 from widget_server.web.socket_loop import next_frame, serve_frames
 
 log = logging.getLogger(__name__)
+
+CLOSE_ACCOUNT_CHANGED = 4001
 
 
 async def operator_socket(websocket: WebSocket) -> None:
@@ -67,6 +69,7 @@ class OperatorSession:
         self.conn = Connection(websocket, ctx.settings, ctx.clock, self._load_range)
         self.conn.resync = self._resync
         self.who: OperatorIdentity | None = None
+        self.token: str | None = None  # the session this console runs on, checked again when the account changes
         self.connection_id: str | None = None
 
     async def _load_range(self, dialog_id: int, after: int, upto: int) -> list[str]:
@@ -80,6 +83,7 @@ class OperatorSession:
             if cookie:
                 try:
                     self.who = await operators.authenticate(self.ctx, cookie)
+                    self.token = cookie
                 except Unauthenticated:
                     self.who = None
             if self.who is None:
@@ -118,7 +122,9 @@ class OperatorSession:
             if frame is None:
                 return None
             if isinstance(frame, Auth):
-                return await operators.authenticate(self.ctx, frame.token)
+                who = await operators.authenticate(self.ctx, frame.token)
+                self.token = frame.token
+                return who
             raise Unauthenticated("Send auth first")
 
     async def _ready(self, conn: Connection) -> None:
@@ -126,14 +132,38 @@ class OperatorSession:
         assert who is not None
         # The lines' topics for the inbox, and the operator's own for what concerns only them (reminders).
         topics = [line_topic(line_id) for line_id in who.line_ids] + [operator_topic(who.id)]
-        for topic in topics:
+        for topic in topics[:-1]:
             conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
+        conn.subscribe(self.bus.subscribe(topics[-1], self._on_own_event, conn.on_resync))
         # With several processes: until the other processes' events reach us, so the list below misses none.
         await asyncio.gather(*(self.bus.listening(topic) for topic in topics))
         await self._send_ready(conn)
 
+    def _on_own_event(self, event: Event) -> None:
+        if event.frame == ACCOUNT_CHANGED.frame:
+            self.conn.push(self._check_account)
+        else:
+            self.conn.on_event(event)
+
+    async def _check_account(self, conn: Connection) -> None:
+        """The operator's account or a session changed: go on only if this session still gives the same access.
+        Otherwise the console must reconnect (and load what it may see now) or log in again; see docs/protocol.md."""
+        try:
+            now = await operators.authenticate(self.ctx, self.token)
+        except Unauthenticated as exc:
+            await conn.send_now({"type": "error", "code": exc.code, "message": exc.message, "ref": None})
+            await conn.close(4401, "unauthenticated")
+            return
+        if now != self.who:
+            message = "Your account was changed by an admin; reconnecting"
+            await conn.send_now({"type": "error", "code": "account_changed", "message": message, "ref": None})
+            await conn.close(CLOSE_ACCOUNT_CHANGED, "account changed")
+
     async def _resync(self, conn: Connection) -> None:
         """The bus may have lost events: a fresh list, and the messages of the open dialogs not yet sent."""
+        await self._check_account(conn)  # a lost event may have been the account's change
+        if conn.closed:
+            return
         await self._send_ready(conn)
         for dialog_id in sorted(conn.tracker.delivered):
             await conn.send_history(

@@ -242,7 +242,14 @@ async def create_line(request: Request) -> Response:
     who = await _admin(request)
     body = await _body(request, LineIn)
     line = await lines.create_line(
-        _ctx(request), body.name, body.allowed_origins, body.greeting, body.language, body.id, time_zone=body.time_zone
+        _ctx(request),
+        body.name,
+        body.allowed_origins,
+        body.greeting,
+        body.language,
+        body.id,
+        time_zone=body.time_zone,
+        actor=who,
     )
     assert who.id is not None
     await lines.add_operator_to_line(_ctx(request), who.id, line.id)
@@ -250,17 +257,18 @@ async def create_line(request: Request) -> Response:
 
 
 async def update_line(request: Request) -> Response:
-    await _admin(request)
+    who = await _admin(request)
     body = await _body(request, LinePatch)
-    line = await lines.update_line(_ctx(request), request.path_params["line_id"], body.model_dump(exclude_none=True))
+    changes = body.model_dump(exclude_none=True)
+    line = await lines.update_line(_ctx(request), request.path_params["line_id"], changes, actor=who)
     return json(lines.line_public(line))
 
 
 async def create_operator(request: Request) -> Response:
-    await _admin(request)
+    who = await _admin(request)
     body = await _body(request, OperatorIn)
     operator = await operators.create_operator(
-        _ctx(request), body.email, body.name, body.password, body.role, body.line_ids
+        _ctx(request), body.email, body.name, body.password, body.role, body.line_ids, actor=who
     )
     return json({"id": operator.id, "email": operator.email, "name": operator.name, "role": operator.role}, 201)
 

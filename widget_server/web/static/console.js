@@ -438,6 +438,12 @@
         toLogin('Your session has ended. Please log in again.');
         return;
       }
+      if (ev.code === 4001 && S.want) {
+        // An admin changed this account (role, lines): connect again at once to get what it may see now.
+        S.attempt = 0;
+        connect();
+        return;
+      }
       if (ev.code === 1009) failInFlight('Message too large for the server.');
       if (!S.want) return;
       if (!wasReady) {
@@ -1382,6 +1388,7 @@
     S.me = op;
     $('operator-name').textContent = op && op.name ? op.name : '';
     $('admin-tab').hidden = !isAdmin();
+    if (!isAdmin() && S.page === 'admin') showPage('inbox'); // an admin made an operator while on the page
   }
 
   function joinDialog(r) {
@@ -2275,16 +2282,44 @@
       tr.appendChild(h('td', null, fmtWhen(e.created_at)));
       tr.appendChild(h('td', null, e.actor.email));
       tr.appendChild(h('td', null, `${e.action} ${e.entity.type} ${e.entity.id}`));
-      const d = e.details || {};
-      tr.appendChild(h('td', null, d.number ? `chat #${d.number}, ${d.messages} entries, ${d.files} files, line ${d.line_id}` : JSON.stringify(d)));
+      tr.appendChild(h('td', null, auditDetails(e.action, e.details || {})));
       tbody.appendChild(tr);
     }
     if (!tbody.children.length) {
       const tr = h('tr');
-      const td = h('td', 'fact-missing', 'Nothing deleted so far.');
+      const td = h('td', 'fact-missing', 'Nothing recorded so far.');
       td.colSpan = 4;
       tr.appendChild(td);
       tbody.appendChild(tr);
+    }
+  }
+
+  // One line of plain text per audit entry (docs/api.md lists the actions); unknown ones show their data.
+  function auditDetails(action, d) {
+    const list = (xs) => (Array.isArray(xs) && xs.length ? xs.join(', ') : 'none');
+    switch (action) {
+      case 'dialog.delete':
+        return `chat #${d.number}, ${d.messages} entries, ${d.files} files, line ${d.line_id}`;
+      case 'operator.create':
+        return `${d.email} (${d.role}), lines: ${list(d.line_ids)}`;
+      case 'operator.rename':
+      case 'operator.role':
+        return `${d.from} → ${d.to}`;
+      case 'operator.disable':
+      case 'operator.enable':
+        return String(d.email || '');
+      case 'operator.lines':
+        return `added: ${list(d.added)}; removed: ${list(d.removed)}`;
+      case 'operator.password':
+        return `new password for ${d.email}`;
+      case 'line.create':
+        return `${d.name}, origins: ${list(d.allowed_origins)}`;
+      case 'line.update':
+        return `changed: ${list(Object.keys(d.changed || {}))}`;
+      case 'canned.delete':
+        return `/${d.shortcut} on line ${d.line_id}`;
+      default:
+        return JSON.stringify(d);
     }
   }
 
