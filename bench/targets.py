@@ -113,7 +113,8 @@ def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         )
 
 
-async def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path, limit: float = 60) -> None:
+async def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path, limit: float = 240) -> None:
+    # Generous: a server pinned to one core that a test suite also uses can take a minute just to import.
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:
