@@ -203,7 +203,7 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
   display: flex; align-items: center; justify-content: center; }
 .ol-transcript:hover { background: rgba(255,255,255,.15); }
 .ol-transcript svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width: 1.8; }
-.ol-forms { flex: none; max-height: 60%; overflow-y: auto; background: #f8fafc; }
+.ol-forms { flex: none; max-height: 50%; overflow-y: auto; background: #f8fafc; }
 .ol-forms:empty { display: none; }
 .ol-form { margin: 8px 12px; padding: 12px; border: 1px solid #e5e7eb; border-radius: 12px; background: #fff;
   box-shadow: 0 1px 3px rgba(0,0,0,.06); }
@@ -896,7 +896,11 @@ button:focus-visible, .ol-input:focus-visible { outline: 3px solid #93c5fd; outl
     el.append(h('div', { class: 'ol-form-actions' }, submit, dismiss));
     el.addEventListener('submit', (e) => { e.preventDefault(); sendForm(spec.id, 'form.submit'); });
     dismiss.addEventListener('click', () => sendForm(spec.id, 'form.dismiss'));
+    // The form takes room from the conversation: keep its last lines in view if they were.
+    const m = ui.messages;
+    const stick = m.scrollHeight - m.scrollTop - m.clientHeight < 80;
     if (old) old.el.replaceWith(el); else ui.forms.append(el);
+    if (stick) m.scrollTop = m.scrollHeight;
     state.forms.set(spec.id, { spec, el });
     const grew = old && old.spec.step !== spec.step;
     if (grew || (!old && state.isOpen && !ui.input.value)) {

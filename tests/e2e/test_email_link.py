@@ -60,6 +60,9 @@ def test_the_link_in_an_unread_email_reopens_the_widget_on_that_dialog(mail_live
     expect(widget.locator(".ol-message.ol-from-visitor[data-seq]")).to_have_count(1)
     # Nobody is online, so the offline form offers itself; this visitor says "not now" (the address comes below).
     offline = widget.locator('.ol-form[data-kind="offline"]')
+    expect(offline).to_be_visible()
+    # The form takes room from the conversation, but the question just asked stays in view above it.
+    expect(widget.locator(".ol-message.ol-from-visitor", has_text="Do you ship to Spain?")).to_be_in_viewport()
     offline.get_by_role("button", name="Not now").click()
     expect(offline).to_have_count(0)
     number = re.search(r"\d+", widget.locator(".ol-dialog-number").inner_text()).group(0)
