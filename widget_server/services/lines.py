@@ -13,6 +13,7 @@ from widget_server.domain.origins import normalize_origin
 from widget_server.errors import Conflict, InvalidInput, NotFound
 from widget_server.services import audit
 from widget_server.services.context import Context
+from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.tables import OpenLine, OperatorLine
 
@@ -38,7 +39,7 @@ def line_public(line: OpenLine) -> dict[str, Any]:
         "time_zone": line.time_zone,
         "allowed_origins": line.allowed_origins,
         "settings": line.settings,
-        "created_at": line.created_at.isoformat(),
+        "created_at": iso(line.created_at),
     }
 
 
