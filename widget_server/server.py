@@ -8,6 +8,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from widget_server.config import Settings
+from widget_server.realtime.ws_protocol import WireProtocol
 from widget_server.services.context import Context
 from widget_server.services.demo import DemoAccount, ensure_demo
 from widget_server.storage import migrate
@@ -20,8 +21,9 @@ def uvicorn_config(
         app,
         host=host or settings.host,
         port=settings.port if port is None else port,
-        # The sans-I/O websockets backend: it enforces the frame cap (closing with 1009) and the ping interval.
-        ws="websockets-sansio",
+        # The sans-I/O websockets backend: it enforces the frame cap (closing with 1009) and the ping interval;
+        # ours adds a writer for frames encoded once for every client (realtime/ws_protocol.py).
+        ws=WireProtocol,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         log_level=settings.log_level,

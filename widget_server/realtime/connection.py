@@ -1,8 +1,10 @@
 """One client's WebSocket: a bounded outgoing queue drained by one sender task, and the inbound limits.
 
-Everything bound for the client goes through the queue (events from the bus, acknowledgements, answers), so
-the client sees them in the order they happened. A client that does not read fast enough is disconnected
-rather than allowed to grow memory or slow the others; it resumes by `seq` when it comes back.
+Everything bound for the client goes out in the order it happened (events from the bus, acknowledgements,
+answers). An event that finds nothing queued before it is written straight to the socket in the publisher's turn,
+as bytes encoded once for every client (realtime/ws_protocol.py); anything else waits in the queue for the sender.
+A client that does not read fast enough is disconnected rather than allowed to grow memory or slow the others;
+it resumes by `seq` when it comes back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from widget_server.config import Settings
 from widget_server.domain.delivery import DeliveryTracker, Verdict
 from widget_server.domain.rate_limit import TokenBucket
 from widget_server.errors import OpenlineError
+from widget_server.realtime.ws_protocol import WIRE_EXTENSION
 from widget_server.services.events import Event
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,9 @@ class Connection:
         self._refused = 0
         self._flood_limit = 3 * settings.rate_limit_burst
         self._sender: asyncio.Task[None] | None = None
+        self._sending = False  # the sender is working on an item: what comes now must queue behind it
+        # Writes a frame's bytes to the socket, or says it cannot now (ws_protocol.py); None under other servers.
+        self._write_wire: Callable[[bytes], bool] | None = websocket.scope.get("extensions", {}).get(WIRE_EXTENSION)
         self._unsubscribes: list[Callable[[], None]] = []
         self.closed = False
 
@@ -62,6 +68,8 @@ class Connection:
 
     def push(self, item: Event | Action) -> None:
         if self.closed:
+            return
+        if isinstance(item, Event) and self._deliver_now(item):
             return
         try:
             self._queue.put_nowait(item)
@@ -133,12 +141,14 @@ class Connection:
         try:
             while True:
                 item = await self._queue.get()
+                self._sending = True
                 try:
                     if isinstance(item, Event):
                         await self._deliver(item)
                     else:
                         await item(self)
                 finally:
+                    self._sending = False
                     self._queue.task_done()
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away mid-send; the reader notices and cleans up.
@@ -149,6 +159,38 @@ class Connection:
             log.exception("sender failed")
             self.closed = True
             await self._close(1011, "internal error")
+
+    def _deliver_now(self, event: Event) -> bool:
+        """Deliver `event` now, in the caller's turn, when nothing waits before it; False: it must queue."""
+        write = self._write_wire
+        if write is None or self._sending or not self._queue.empty():
+            return False
+        dialog_id, seq = event.dialog_id, event.seq
+        tracked = dialog_id is not None and seq is not None
+        if tracked:
+            assert dialog_id is not None and seq is not None
+            if self.tracker.knows(dialog_id):
+                verdict = self.tracker.judge(dialog_id, seq)
+                if verdict is Verdict.FILL_GAP:
+                    return False  # the sender reads the missing range first
+            elif self.strict_unknown_dialogs:
+                verdict = Verdict.SEND if seq == 1 else Verdict.DROP
+                if seq != 1:
+                    return False  # a dialog heard of in the middle: the sender reads it from the start
+            else:
+                tracked, verdict = False, Verdict.SEND  # a list preview, not followed by seq
+            if verdict is Verdict.DROP:
+                if self.on_dialog_event is not None:
+                    self.on_dialog_event(dialog_id)
+                return True
+        if not write(event.wire):
+            return False
+        if dialog_id is not None and self.on_dialog_event is not None:
+            self.on_dialog_event(dialog_id)
+        if tracked:
+            assert dialog_id is not None and seq is not None
+            self.tracker.mark(dialog_id, seq)
+        return True
 
     async def _deliver(self, event: Event) -> None:
         dialog_id, seq = event.dialog_id, event.seq

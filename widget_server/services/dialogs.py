@@ -298,8 +298,9 @@ async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorId
 
 
 async def operator_send(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Outcome:
-    # No group-committed steady path here: every operator message may owe the visitor an unread-messages e-mail
-    # (conversation_mail.on_operator_message schedules it in this transaction), which the batching writer skips.
+    steady = await _append_steady(ctx, _operator_draft(ctx, who, dialog_id, client_msg_id, text), who.name)
+    if steady is not None:
+        return steady
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
         dialog = await _lock_dialog(s, dialog_id)
@@ -528,6 +529,26 @@ def _visitor_draft(ctx: Context, line: OpenLine, visitor_id: int, page: Page, cl
         # An unassigned dialog may owe the visitor the offline form (forms.visitor_wrote): the full use case.
         needs_operator=True,
         page=(page.url, page.title) if page.url else None,
+    )
+
+
+_OPERATOR_STEADY = _steady_statuses(DialogEvent.OPERATOR_MESSAGE)
+
+
+def _operator_draft(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Draft:
+    return Draft(
+        author_type="operator",
+        body=text,
+        client_msg_id=client_msg_id,
+        created_at=ctx.clock.now(),
+        statuses=_OPERATOR_STEADY,
+        dialog_id=dialog_id,
+        line_ids=who.line_ids,  # the access check
+        needs_operator=True,  # an unassigned dialog becomes the writer's: the full use case
+        # Every operator message may owe the visitor an unread-messages e-mail; a visitor without an e-mail
+        # address is owed none (conversation_mail.on_operator_message), anyone else takes the full use case.
+        needs_visitor_without_email=True,
+        operator_id=who.id,
     )
 
 
