@@ -12,13 +12,14 @@ from widget_server.realtime.ws_protocol import WireProtocol
 from widget_server.services.context import Context
 from widget_server.services.demo import DemoAccount, ensure_demo
 from widget_server.storage import migrate
+from widget_server.web.socket_shortcut import SocketShortcut
 
 
 def uvicorn_config(
     app: Starlette, settings: Settings, host: str | None = None, port: int | None = None
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        app,
+        SocketShortcut(app),
         host=host or settings.host,
         port=settings.port if port is None else port,
         # The sans-I/O websockets backend: it enforces the frame cap (closing with 1009) and the ping interval;

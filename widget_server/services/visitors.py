@@ -33,13 +33,17 @@ async def visitor_for_token(s: AsyncSession, token: str) -> Visitor | None:
 async def identify(ctx: Context, token: str | None, language: str | None, user_agent: str | None) -> Identified:
     now = ctx.clock.now()
     if token:
-        async with ctx.db.write() as s:
+        async with ctx.db.read() as s:
             visitor = await visitor_for_token(s, token)
-            if visitor is not None:
-                visitor.last_seen_at = now
-                if language:
-                    visitor.language = language
-                return Identified(visitor, token, is_new=False, token_was_invalid=False)
+        if visitor is not None:
+            assert visitor.id is not None
+            # Group-committed with the other hellos of the moment: a storm of returning visitors must not
+            # queue one by one for the writer.
+            await ctx.db.visitors_seen.record(visitor.id, now, language)
+            visitor.last_seen_at = now
+            if language:
+                visitor.language = language
+            return Identified(visitor, token, is_new=False, token_was_invalid=False)
     fresh = new_token()
     visitor = Visitor(
         token_hash=token_hash(fresh),

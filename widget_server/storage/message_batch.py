@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -91,7 +90,6 @@ class MessageBatcher:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._executor: ThreadPoolExecutor | None = None
 
     async def append(self, draft: Draft) -> Result:
         loop = asyncio.get_running_loop()
@@ -110,28 +108,9 @@ class MessageBatcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
 
     async def _store(self, drafts: list[Draft]) -> list[Result]:
-        db = self._db
-        if db.sync_engine is None:
-            async with db.write_core() as conn:
-                return await conn.run_sync(_store, drafts)
-        # SQLite: the whole transaction in one trip to a thread of our own. Through aiosqlite each statement is
-        # a trip to its thread and back, and each return waits for the busy event loop to hand over the GIL
-        # (up to the 5 ms switch interval): a batch of five statements then took tens of milliseconds.
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="message-batcher")
-        engine = db.sync_engine
-
-        def in_transaction() -> list[Result]:
-            with engine.begin() as conn:
-                return _store(conn, drafts)
-
-        async with db.write_lock():
-            return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction)
+        return await self._db.run_write(_store, drafts)
 
     async def _run(self) -> None:
         assert self._wakeup is not None
