@@ -9,6 +9,8 @@ import sys
 
 from widget_server.config import load_settings
 
+SWITCH_INTERVAL = 0.0005  # seconds; see _serve
+
 
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
@@ -41,6 +43,10 @@ def _serve(args: argparse.Namespace) -> None:
             print("  (shown once: the password is stored hashed)\n")
         else:
             print(f"  Operator login:             {account.email} (password printed at first start)\n")
+    # Database work runs in threads (aiosqlite's, the SQLite writer's) that need the GIL to hand each result back.
+    # With the event loop busy they waited up to the default 5 ms switch interval for it, every statement, while
+    # holding a pooled connection or the write lock: a storm of reconnecting visitors was welcomed at tens a second.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     uvicorn.Server(uvicorn_config(app, settings)).run()
 
 

@@ -8,20 +8,23 @@ import uvicorn
 from starlette.applications import Starlette
 
 from widget_server.config import Settings
+from widget_server.realtime.ws_protocol import WireProtocol
 from widget_server.services.context import Context
 from widget_server.services.demo import DemoAccount, ensure_demo
 from widget_server.storage import migrate
+from widget_server.web.socket_shortcut import SocketShortcut
 
 
 def uvicorn_config(
     app: Starlette, settings: Settings, host: str | None = None, port: int | None = None
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        app,
+        SocketShortcut(app),
         host=host or settings.host,
         port=settings.port if port is None else port,
-        # The sans-I/O websockets backend: it enforces the frame cap (closing with 1009) and the ping interval.
-        ws="websockets-sansio",
+        # The sans-I/O websockets backend: it enforces the frame cap (closing with 1009) and the ping interval;
+        # ours adds a writer for frames encoded once for every client (realtime/ws_protocol.py).
+        ws=WireProtocol,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         log_level=settings.log_level,

@@ -1,13 +1,16 @@
 """One client's WebSocket: a bounded outgoing queue drained by one sender task, and the inbound limits.
 
-Everything bound for the client goes through the queue (events from the bus, acknowledgements, answers), so
-the client sees them in the order they happened. A client that does not read fast enough is disconnected
-rather than allowed to grow memory or slow the others; it resumes by `seq` when it comes back.
+Everything bound for the client goes out in the order it happened (events from the bus, acknowledgements,
+answers). An event that finds nothing queued before it is written straight to the socket in the publisher's turn,
+as bytes encoded once for every client (realtime/ws_protocol.py); anything else waits in the queue for the sender.
+A client that does not read fast enough is disconnected rather than allowed to grow memory or slow the others;
+it resumes by `seq` when it comes back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -21,6 +24,7 @@ from widget_server.config import Settings
 from widget_server.domain.delivery import DeliveryTracker, Verdict
 from widget_server.domain.rate_limit import TokenBucket
 from widget_server.errors import OpenlineError
+from widget_server.realtime.ws_protocol import WIRE_EXTENSION
 from widget_server.services.events import Event
 
 log = logging.getLogger(__name__)
@@ -46,11 +50,17 @@ class Connection:
         # Re-reads from the database what the client shows, when the bus may have lost events (see bus.py).
         self.resync: Action | None = None
         self._resync_queued = False
-        self._queue: asyncio.Queue[Event | Action] = asyncio.Queue(settings.send_queue_max)
+        # What waits for the sender, and the sender itself: both exist only while something waits (an idle
+        # connection is most of them, and each queue and task costs kilobytes).
+        self._queue: collections.deque[Event | Action] | None = None
+        self._queue_max = settings.send_queue_max
+        self._started = False
         self._bucket = TokenBucket.full(settings.rate_limit_per_sec, settings.rate_limit_burst, clock.monotonic())
         self._refused = 0
         self._flood_limit = 3 * settings.rate_limit_burst
         self._sender: asyncio.Task[None] | None = None
+        # Writes a frame's bytes to the socket, or says it cannot now (ws_protocol.py); None under other servers.
+        self._write_wire: Callable[[bytes], bool] | None = websocket.scope.get("extensions", {}).get(WIRE_EXTENSION)
         self._unsubscribes: list[Callable[[], None]] = []
         self.closed = False
         self.close_code: int | None = None  # how the client went, once it has (1012: this server is restarting)
@@ -64,12 +74,17 @@ class Connection:
     def push(self, item: Event | Action) -> None:
         if self.closed:
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if isinstance(item, Event) and self._deliver_now(item):
+            return
+        if self._queue is None:
+            self._queue = collections.deque()
+        if len(self._queue) >= self._queue_max:
             log.info("closing a connection that does not keep up with its queue")
             self.closed = True
             asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW, "too slow"))
+            return
+        self._queue.append(item)
+        self._wake_sender()
 
     def reply(self, payload: dict[str, Any]) -> None:
         self.push(Event.of(payload))
@@ -120,7 +135,8 @@ class Connection:
                 done.set_result(None)
 
         self.push(wrapped)
-        assert self._sender is not None
+        if self._sender is None:
+            raise ConnectionError("the connection closed")
         finished, _ = await asyncio.wait({done, self._sender}, return_when=asyncio.FIRST_COMPLETED)
         if done in finished:
             done.result()
@@ -128,19 +144,28 @@ class Connection:
             raise ConnectionError("the connection closed")
 
     def start_sender(self) -> None:
-        self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+        """From now on, what is queued is sent (by a task that runs while anything waits)."""
+        self._started = True
+        self._wake_sender()
+
+    def _wake_sender(self) -> None:
+        if self._started and self._sender is None and self._queue:
+            self._sender = asyncio.get_running_loop().create_task(self._send_loop())
 
     async def _send_loop(self) -> None:
+        queue = self._queue
+        assert queue is not None
         try:
-            while True:
-                item = await self._queue.get()
+            while queue:
+                item = queue[0]  # left in place while it is sent: the queue stays non-empty, in order
                 try:
                     if isinstance(item, Event):
                         await self._deliver(item)
                     else:
                         await item(self)
                 finally:
-                    self._queue.task_done()
+                    if queue and queue[0] is item:
+                        queue.popleft()
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away mid-send; the reader notices and cleans up.
             self.closed = True
@@ -150,6 +175,42 @@ class Connection:
             log.exception("sender failed")
             self.closed = True
             await self._close(1011, "internal error")
+        finally:
+            if self._sender is asyncio.current_task():
+                self._sender = None
+                self._queue = queue if queue else None
+
+    def _deliver_now(self, event: Event) -> bool:
+        """Deliver `event` now, in the caller's turn, when nothing waits before it; False: it must queue."""
+        write = self._write_wire
+        if write is None or self._queue or not self._started:
+            return False
+        dialog_id, seq = event.dialog_id, event.seq
+        tracked = dialog_id is not None and seq is not None
+        if tracked:
+            assert dialog_id is not None and seq is not None
+            if self.tracker.knows(dialog_id):
+                verdict = self.tracker.judge(dialog_id, seq)
+                if verdict is Verdict.FILL_GAP:
+                    return False  # the sender reads the missing range first
+            elif self.strict_unknown_dialogs:
+                verdict = Verdict.SEND if seq == 1 else Verdict.DROP
+                if seq != 1:
+                    return False  # a dialog heard of in the middle: the sender reads it from the start
+            else:
+                tracked, verdict = False, Verdict.SEND  # a list preview, not followed by seq
+            if verdict is Verdict.DROP:
+                if self.on_dialog_event is not None:
+                    self.on_dialog_event(dialog_id)
+                return True
+        if not write(event.wire):
+            return False
+        if dialog_id is not None and self.on_dialog_event is not None:
+            self.on_dialog_event(dialog_id)
+        if tracked:
+            assert dialog_id is not None and seq is not None
+            self.tracker.mark(dialog_id, seq)
+        return True
 
     async def _deliver(self, event: Event) -> None:
         dialog_id, seq = event.dialog_id, event.seq
@@ -211,9 +272,8 @@ class Connection:
 
     async def flush(self) -> None:
         """Give the sender a moment to send what is queued (an error frame before a close)."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
-                await self._queue.join()
+        if self._sender is not None:
+            await asyncio.wait({self._sender}, timeout=2.0)
 
     async def cleanup(self) -> None:
         self.closed = True

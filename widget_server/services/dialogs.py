@@ -372,8 +372,10 @@ async def operator_send(
     file: StagedFile | None = None,
 ) -> Outcome:
     """An operator answers (or attaches `file`); an unassigned dialog becomes theirs."""
-    # No group-committed steady path here: every operator message may owe the visitor an unread-messages e-mail
-    # (conversation_mail.on_operator_message schedules it in this transaction), which the batching writer skips.
+    if file is None:  # an attachment has a row of its own to write: the full use case
+        steady = await _append_steady(ctx, _operator_draft(ctx, who, dialog_id, client_msg_id, text), who.name)
+        if steady is not None:
+            return steady
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
         dialog = await lock_dialog(s, dialog_id)
@@ -583,6 +585,27 @@ def _visitor_draft(ctx: Context, line: OpenLine, visitor_id: int, page: Page, cl
         needs_operator=True,
         page=(page.url, page.title) if page.url else None,
         waits="visitor",
+    )
+
+
+_OPERATOR_STEADY = _steady_statuses(DialogEvent.OPERATOR_MESSAGE)
+
+
+def _operator_draft(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Draft:
+    return Draft(
+        author_type="operator",
+        body=text,
+        client_msg_id=client_msg_id,
+        created_at=ctx.clock.now(),
+        statuses=_OPERATOR_STEADY,
+        dialog_id=dialog_id,
+        line_ids=who.line_ids,  # the access check
+        needs_operator=True,  # an unassigned dialog becomes the writer's: the full use case
+        # Every operator message may owe the visitor an unread-messages e-mail; a visitor without an e-mail
+        # address is owed none (conversation_mail.on_operator_message), anyone else takes the full use case.
+        needs_visitor_without_email=True,
+        operator_id=who.id,
+        waits="staff",  # the visitor has an answer: no longer "unanswered"
     )
 
 

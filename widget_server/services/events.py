@@ -6,12 +6,13 @@ the frame so that a connection can order and deduplicate messages without parsin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from widget_server.realtime.ws_protocol import text_frame
 from widget_server.storage.tables import Dialog, Message
 
 
@@ -20,10 +21,18 @@ class Event:
     frame: str
     dialog_id: int | None = None
     seq: int | None = None
+    # The frame as WebSocket bytes, the same for every client (realtime/ws_protocol.py); made when first needed.
+    _wire: list[bytes] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def of(cls, payload: dict[str, Any], dialog_id: int | None = None, seq: int | None = None) -> Event:
         return cls(orjson.dumps(payload).decode(), dialog_id, seq)
+
+    @property
+    def wire(self) -> bytes:
+        if not self._wire:
+            self._wire.append(text_frame(self.frame.encode()))
+        return self._wire[0]
 
 
 def line_topic(line_id: str) -> str:

@@ -347,6 +347,8 @@ async def open_forms(ctx: Context, line: OpenLine, visitor_id: int) -> list[dict
             .order_by(DialogForm.id)  # type: ignore[arg-type]
         )
         forms = list(rows.scalars())
+        if not forms:
+            return []  # most hellos: one query
         visitor = await s.get(Visitor, visitor_id)
     assert visitor is not None
     return [{"type": "form.show", "form": form_payload(f, line, visitor)} for f in forms]

@@ -60,17 +60,19 @@ async def identify(
 ) -> Identified:
     now = ctx.clock.now()
     if token:
-        async with ctx.db.write() as s:
+        async with ctx.db.read() as s:
             visitor = await visitor_for_token(s, token)
-            if visitor is not None:
-                visitor.last_seen_at = now
-                if language:
-                    visitor.language = language
-                if user_agent:
-                    visitor.user_agent = user_agent[:500]
-                if location:
-                    visitor.location = location
-                return Identified(visitor, token, is_new=False, token_was_invalid=False)
+        if visitor is not None:
+            assert visitor.id is not None
+            # Group-committed with the other hellos of the moment: a storm of returning visitors must not
+            # queue one by one for the writer.
+            user_agent = user_agent[:500] if user_agent else None
+            await ctx.db.visitors_seen.record(visitor.id, now, language, user_agent, location)
+            visitor.last_seen_at = now
+            visitor.language = language or visitor.language
+            visitor.user_agent = user_agent or visitor.user_agent
+            visitor.location = location or visitor.location
+            return Identified(visitor, token, is_new=False, token_was_invalid=False)
     fresh = new_token()
     visitor = Visitor(
         token_hash=token_hash(fresh),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from widget_server.storage.tables import Dialog, Message
+from widget_server.storage.tables import Dialog, Message, Visitor
 
 if TYPE_CHECKING:
     from widget_server.storage.database import Database
@@ -34,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 _dialogs = Dialog.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
+_visitors = Visitor.__table__  # type: ignore[attr-defined]
 # Every other column of a message at its model default, so a column added later is written (and read) too.
 _MESSAGE_DEFAULTS: dict[str, Any] = {
     name: field.get_default(call_default_factory=True) if not field.is_required() else None
@@ -56,6 +56,9 @@ class Draft:
     open_statuses: frozenset[str] = frozenset()  # ...the dialogs with one of these statuses
     line_ids: frozenset[str] | None = None  # the dialog must be on one of these lines
     needs_operator: bool = False  # the dialog must have an operator already
+    # The dialog's visitor must have no e-mail address: what the unread-mail hook of an operator message needs
+    # to know, and all it needs when there is none (conversation_mail.on_operator_message then does nothing).
+    needs_visitor_without_email: bool = False
     operator_id: int | None = None
     page: tuple[str, str | None] | None = None  # the visitor's page (url, title), recorded on the dialog
     kind: str = "text"
@@ -90,7 +93,6 @@ class MessageBatcher:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._executor: ThreadPoolExecutor | None = None
 
     async def append(self, draft: Draft) -> Result:
         loop = asyncio.get_running_loop()
@@ -109,28 +111,9 @@ class MessageBatcher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
 
     async def _store(self, drafts: list[Draft]) -> list[Result]:
-        db = self._db
-        if db.sync_engine is None:
-            async with db.write_core() as conn:
-                return await conn.run_sync(_store, drafts)
-        # SQLite: the whole transaction in one trip to a thread of our own. Through aiosqlite each statement is
-        # a trip to its thread and back, and each return waits for the busy event loop to hand over the GIL
-        # (up to the 5 ms switch interval): a batch of five statements then took tens of milliseconds.
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="message-batcher")
-        engine = db.sync_engine
-
-        def in_transaction() -> list[Result]:
-            with engine.begin() as conn:
-                return _store(conn, drafts)
-
-        async with db.write_lock():
-            return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction)
+        return await self._db.run_write(_store, drafts)
 
     async def _run(self) -> None:
         assert self._wakeup is not None
@@ -177,6 +160,14 @@ def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
         if row is not None and not _may_append(draft, row):
             row = None
         chosen.append(row)
+    with_email = _visitors_with_email(
+        conn, [r["visitor_id"] for d, r in zip(drafts, chosen, strict=True) if r and d.needs_visitor_without_email]
+    )
+    if with_email:
+        chosen = [
+            None if r is not None and d.needs_visitor_without_email and r["visitor_id"] in with_email else r
+            for d, r in zip(drafts, chosen, strict=True)
+        ]
 
     earlier = _stored_ids(conn, [(r["id"], d.client_msg_id) for d, r in zip(drafts, chosen, strict=True) if r])
     results: list[Result] = []
@@ -256,6 +247,9 @@ _STORED = select(_messages).where(
     _messages.c.dialog_id.in_(bindparam("ids", expanding=True)),
     _messages.c.client_msg_id.in_(bindparam("client_msg_ids", expanding=True)),
 )
+_WITH_EMAIL = select(_visitors.c.id).where(
+    _visitors.c.id.in_(bindparam("ids", expanding=True)), _visitors.c.email.is_not(None), _visitors.c.email != ""
+)
 _INSERT = _messages.insert()
 _UPDATE = (
     update(_dialogs)
@@ -297,3 +291,9 @@ def _stored_ids(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int
         if key in wanted:
             found[key] = {k: v for k, v in row.items() if k != "id"}
     return found
+
+
+def _visitors_with_email(conn: Connection, visitor_ids: list[int]) -> set[int]:
+    if not visitor_ids:
+        return set()
+    return {row[0] for row in conn.execute(_WITH_EMAIL, {"ids": list(set(visitor_ids))})}

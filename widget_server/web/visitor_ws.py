@@ -118,6 +118,7 @@ class VisitorSession:
         if hello is None:
             return
         await self._welcome(hello)
+        del hello  # else this frame keeps it for the connection's life
         await serve_frames(self.conn, VISITOR_FRAMES, self._handle)
 
     async def _await_hello(self) -> Hello | None:

@@ -1,0 +1,124 @@
+"""uvicorn's sans-I/O WebSocket protocol, with a way to write a frame that was encoded once for every client.
+
+Through ASGI, each frame to each client is a trip down the middleware's `send` wrappers into the protocol, which
+frames the text again for that one client. A server's frames are not masked, so a message's frame is the same
+bytes for every client: the bus encodes it once (`Event.wire`) and a connection with nothing queued before it
+writes those bytes straight to its socket, in the publisher's turn, as `websockets.broadcast()` does.
+
+The protocol offers that writer in the ASGI scope (`scope["extensions"]["openline.wire"]`); it refuses (returns
+False) whenever the plain path must be taken: the connection is not open, a close was sent, an extension such as
+per-message compression must transform frames, or the socket's buffer is full and the sender must wait for it.
+
+It also keeps less per connection than its parent, for a chat server is mostly idle connections: an asyncio
+`Queue` or `Event` holds a `deque` (about 600 bytes) from birth, and the parent's inbound queue and write flag
+held five; ours make their one future when someone waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+WIRE_EXTENSION = "openline.wire"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A complete, unmasked text frame carrying `payload` (UTF-8): what a server sends."""
+    return Frame(Opcode.TEXT, payload).serialize(mask=False)
+
+
+class _Inbox:
+    """The part of `asyncio.Queue` uvicorn uses for inbound events, with one reader (the app)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
+class _Flag:
+    """The part of `asyncio.Event` uvicorn uses for "the socket is writable"."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        await waiter
+
+
+class WireProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue: Any = _Inbox()
+        self.writable: Any = _Flag()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # absent when the handshake was refused
+        if scope is not None:
+            scope["extensions"][WIRE_EXTENSION] = self.write_wire
+
+    def start_keepalive(self) -> None:
+        # Called once the handshake's response is sent. Nothing reads the response again, nor the request's
+        # headers (the ASGI scope has its own copy); the parser's generator keeps the request for the connection's
+        # life, so its headers are emptied in place.
+        self.response = None  # type: ignore[assignment]
+        self.request.headers.clear()
+        super().start_keepalive()
+
+    def write_wire(self, wire: bytes) -> bool:
+        """Write a frame made by `text_frame`; False when it must go through ASGI `send` instead."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+        ):
+            return False
+        self.transport.write(wire)
+        return True
