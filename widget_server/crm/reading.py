@@ -62,8 +62,7 @@ def _matching(q: str | None, id_column: Any, *columns: Any) -> Any:
     q = (q or "").strip()[:100]
     if not q:
         return None
-    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    conditions = [func.lower(c).like(pattern, escape="\\") for c in columns]
+    conditions = [func.lower(c).contains(q.lower(), autoescape=True) for c in columns]
     if q.lstrip("#").isdigit() and len(q) < 10:
         conditions.append(id_column == int(q.lstrip("#")))
     return or_(*conditions)

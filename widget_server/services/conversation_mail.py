@@ -48,7 +48,7 @@ async def _mail_row(s: AsyncSession, dialog_id: int) -> DialogMail:
     return row
 
 
-async def lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
+async def _lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
     result = await s.execute(select(Dialog).where(Dialog.id == dialog_id).with_for_update())  # type: ignore[arg-type]
     return result.scalar_one_or_none()
 
@@ -178,7 +178,7 @@ async def on_visitor_returned(ctx: Context, visitor_id: int, line_id: str) -> No
         dialog_ids = list(closed)
     for dialog_id in dialog_ids:
         async with ctx.db.write() as s:
-            dialog = await lock_dialog(s, dialog_id)
+            dialog = await _lock_dialog(s, dialog_id)
             row = await s.get(DialogMail, dialog_id)
             if dialog is None or row is None:
                 continue
@@ -217,7 +217,7 @@ async def request_transcript(ctx: Context, dialog_id: int, email: str | None = N
     gets a new one.
     """
     async with ctx.db.write() as s:
-        dialog = await lock_dialog(s, dialog_id)
+        dialog = await _lock_dialog(s, dialog_id)
         if dialog is None:
             raise NotFound("No such dialog", "no_dialog")
         visitor = await s.get(Visitor, dialog.visitor_id)
@@ -302,7 +302,7 @@ async def _check_transcript_rate(ctx: Context, s: AsyncSession, dialog_id: int) 
 
 async def send_unread(ctx: Context, s: AsyncSession, job: Job) -> PublishList | None:
     """The `mail.unread` job: send the unread-messages (or offline-answer) e-mail if the rule says it is due."""
-    dialog = await lock_dialog(s, int(job.payload["dialog_id"]))
+    dialog = await _lock_dialog(s, int(job.payload["dialog_id"]))
     if dialog is None or dialog.id is None:
         return None
     row = await _mail_row(s, dialog.id)
