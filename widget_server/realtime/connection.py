@@ -194,9 +194,9 @@ class Connection:
                 if verdict is Verdict.FILL_GAP:
                     return False  # the sender reads the missing range first
             elif self.strict_unknown_dialogs:
-                verdict = Verdict.SEND if seq == 1 else Verdict.DROP
                 if seq != 1:
                     return False  # a dialog heard of in the middle: the sender reads it from the start
+                verdict = Verdict.SEND
             else:
                 tracked, verdict = False, Verdict.SEND  # a list preview, not followed by seq
             if verdict is Verdict.DROP:
