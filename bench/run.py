@@ -119,8 +119,16 @@ def _profiled(pids: list[int], path: Path | None) -> Iterator[None]:
 
 
 async def run_peer(
-    name: str, sizes: workloads.Sizes, workdir: Path, sources: SourceAddresses, profile: bool = False
+    name: str,
+    sizes: workloads.Sizes,
+    workdir: Path,
+    sources: SourceAddresses,
+    profile: bool = False,
+    only: set[str] | None = None,
 ) -> dict[str, Any]:
+    def wanted(key: str) -> bool:
+        return only is None or key in only
+
     result: dict[str, Any] = {"peer": name}
     async with launch(name, workdir / name, workloads.lines_needed(sizes)) as launched:
         result["processes"] = len(launched.processes)
@@ -131,15 +139,20 @@ async def run_peer(
         try:
             profile_path = workdir / f"{name}-dialogs.profile.txt" if profile else None
             profiler = _profiled(launched.target.pids, profile_path)
-            await _workload(result, "dialogs", workloads.dialogs(clients, sizes, tally, profiler))
+            if wanted("dialogs"):
+                await _workload(result, "dialogs", workloads.dialogs(clients, sizes, tally, profiler))
         finally:
             if idle is not None:
                 await idle[2].stop()
                 close_all(idle[1])
         await asyncio.sleep(1.0)
-        await _workload(result, "fanout", workloads.fanout(clients, sizes, tally))
-        await asyncio.sleep(1.0)
-        await _workload(result, "storm", workloads.storm(clients, sizes, tally))
+        if wanted("fanout"):
+            await _workload(result, "fanout", workloads.fanout(clients, sizes, tally))
+            await asyncio.sleep(1.0)
+        if wanted("storm"):
+            storm_profile = workdir / f"{name}-storm.profile.txt" if profile else None
+            with _profiled(launched.target.pids, storm_profile):
+                await _workload(result, "storm", workloads.storm(clients, sizes, tally))
         result["error_frames"] = dict(tally.errors)
         alive = [p.poll() is None for p in launched.processes]
         result["server_survived"] = all(alive)
@@ -155,6 +168,10 @@ async def main_async(args: argparse.Namespace) -> int:
         sizes = dataclasses.replace(sizes, steps=[int(x) for x in args.steps.split(",")])
     if args.step_seconds:
         sizes = dataclasses.replace(sizes, step_seconds=args.step_seconds)
+    for pair in args.set or []:
+        key, _, value = pair.partition("=")
+        sizes = dataclasses.replace(sizes, **{key: type(getattr(sizes, key))(value)})
+    only = set(args.only.split(",")) if args.only else None
     cpus = pin_generator()
     sources = SourceAddresses()
     peers = [p.strip() for p in args.peers.split(",")] if args.peers else list(PEERS)
@@ -192,7 +209,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"== {name}", flush=True)
         peer_started = time.monotonic()
         try:
-            run["peers"][name] = await run_peer(name, sizes, workdir, sources, args.profile)
+            run["peers"][name] = await run_peer(name, sizes, workdir, sources, args.profile, only)
         except Exception as exc:
             run["peers"][name] = {"peer": name, "failed": f"{type(exc).__name__}: {exc}"}
         run["peers"][name]["seconds"] = round(time.monotonic() - peer_started, 1)
@@ -223,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", help="offered loads of the dialogs workload, e.g. 500,1000")
     parser.add_argument("--step-seconds", type=float, help="how long each offered load is held")
     parser.add_argument("--profile", action="store_true", help="py-spy the servers during the dialogs workload")
+    parser.add_argument("--set", action="append", metavar="SIZE=N", help="override one size, e.g. idle=2000")
+    parser.add_argument("--only", help="comma-separated workloads to run after idle: dialogs, fanout, storm")
     parser.add_argument("--render", metavar="JSON", help="only rewrite RESULTS.md from a results file")
     args = parser.parse_args(argv)
     if args.render:
