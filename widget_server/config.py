@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from widget_server.domain.file_types import DEFAULT_ALLOWED, guess_declared
+from widget_server.domain.presence import HEARTBEAT_EVERY
 
 
 class Settings(BaseSettings):
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(30, ge=1)
     send_queue_max: int = Field(512, ge=8)
     hello_timeout: float = Field(10.0, gt=0)
+    # How often this process writes the heartbeat of all its open consoles (operators count as offline 60 s after
+    # the last one); a setting so that tests need not wait 20 s.
+    console_heartbeat_seconds: float = Field(HEARTBEAT_EVERY.total_seconds(), gt=0, le=50)
     ws_per_message_deflate: bool = False
     session_ttl_hours: int = Field(24 * 14, ge=1)
 

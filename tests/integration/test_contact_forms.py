@@ -3,6 +3,9 @@ language, presence and the offline form, and the way back on reconnect and resta
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -301,6 +304,34 @@ async def test_a_console_that_stops_heartbeating_counts_as_offline_after_60s(ser
         assert client.get("/api/me").json()["presence"]["effective"] == "offline"
     await visitor.close()
     await operator.close()
+
+
+async def test_an_open_console_keeps_its_operator_online_past_60s_and_a_closed_one_does_not(fresh_server):
+    fresh_server.overrides = fresh_server.overrides | {"console_heartbeat_seconds": 0.05}
+    server = fresh_server.start()
+    token = login(server)
+    operator = await OperatorClient.connect(server, token)
+    server.clock.advance(100)  # the process's heartbeat (every 0.05 s here) marks the console seen at the new time
+    with api(server, token) as client:
+
+        def effective() -> str:
+            return str(client.get("/api/me").json()["presence"]["effective"])
+
+        assert await _within(5.0, lambda: effective() == "online")
+        await operator.close()
+        server.clock.advance(61)  # a closed console's heartbeats stop: the operator goes offline for good
+        assert await _within(5.0, lambda: effective() == "offline")
+        assert await _within(0.3, lambda: effective() != "offline") is False
+
+
+async def _within(seconds: float, condition: Callable[[], bool]) -> bool:
+    """Whether `condition` holds at some moment within `seconds` (real time: the heartbeat runs on it)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 async def test_a_visitor_cannot_send_or_close_someone_else_s_form(server):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES
@@ -29,19 +29,17 @@ async def console_connected(ctx: Context, operator_id: int) -> str:
     connection_id = secrets.token_hex(16)
     async with ctx.db.write() as s:
         s.add(OperatorConnection(id=connection_id, operator_id=operator_id, created_at=now, last_seen_at=now))
+    ctx.db.consoles.add(connection_id)
     return connection_id
 
 
-async def heartbeat(ctx: Context, connection_id: str) -> None:
-    async with ctx.db.write() as s:
-        await s.execute(
-            update(OperatorConnection)
-            .where(OperatorConnection.id == connection_id)  # type: ignore[arg-type]
-            .values(last_seen_at=ctx.clock.now())
-        )
+def start_heartbeats(ctx: Context) -> None:
+    """Keep the presence of this process's open consoles alive in the database (real time, seen by any process)."""
+    ctx.db.consoles.start(timedelta(seconds=ctx.settings.console_heartbeat_seconds), ctx.clock.now)
 
 
 async def console_disconnected(ctx: Context, connection_id: str) -> None:
+    ctx.db.consoles.discard(connection_id)
     async with ctx.db.write() as s:
         await s.execute(delete(OperatorConnection).where(OperatorConnection.id == connection_id))  # type: ignore[arg-type]
 

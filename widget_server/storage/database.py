@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from widget_server.storage.console_beats import ConsoleBeats
 from widget_server.storage.message_batch import MessageBatcher
 from widget_server.storage.visitor_seen import VisitorSeen
 
@@ -83,6 +84,8 @@ class Database:
         self.messages = MessageBatcher(self)
         # Group commit for the visitors' "last seen" of every hello (see visitor_seen.py).
         self.visitors_seen = VisitorSeen(self)
+        # The heartbeats of every console of this process, one write per period (see console_beats.py).
+        self.consoles = ConsoleBeats(self)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -154,6 +157,7 @@ class Database:
     async def dispose(self) -> None:
         await self.messages.close()
         await self.visitors_seen.close()
+        await self.consoles.stop()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

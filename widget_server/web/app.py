@@ -18,7 +18,7 @@ from widget_server.jobs.runner import Handler, JobRunner
 from widget_server.mail.sender import OutboxSender
 from widget_server.realtime.bus import Bus, make_bus
 from widget_server.realtime.visitor_pages import VisitorPages
-from widget_server.services import mail_outcomes
+from widget_server.services import mail_outcomes, presence
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
 from widget_server.web import admin_api, agenda_api, files_api, inbox_api, mail_api, pages, rest
@@ -76,6 +76,7 @@ def create_app(
         await the_bus.start()
         runner.start()
         mail_sender.start()
+        presence.start_heartbeats(ctx)
         try:
             yield
         finally:

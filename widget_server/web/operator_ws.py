@@ -10,7 +10,6 @@ from starlette.websockets import WebSocket
 
 from widget_server.domain.dialog_state import DialogStatus
 from widget_server.domain.origins import origin_allowed
-from widget_server.domain.presence import HEARTBEAT_EVERY
 from widget_server.domain.text import TextProblem, clean_message_text
 from widget_server.domain.visibility import Audience
 from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
@@ -99,22 +98,11 @@ class OperatorSession:
         if self.who is None:
             return
         self.connection_id = await presence.console_connected(self.ctx, self.who.id)
-        heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(self.connection_id))
         try:
             await self.conn.run_in_order(self._ready)
             await serve_frames(self.conn, OPERATOR_FRAMES, self._handle)
         finally:
-            heartbeat.cancel()
             await presence.console_disconnected(self.ctx, self.connection_id)
-
-    async def _heartbeat(self, connection_id: str) -> None:
-        """Keep this console's presence alive in the database while it is connected (real time, any process)."""
-        while True:
-            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
-            try:
-                await presence.heartbeat(self.ctx, connection_id)
-            except Exception:  # a database blip must not end the console's connection
-                log.warning("presence heartbeat failed", exc_info=True)
 
     async def _await_auth(self) -> OperatorIdentity | None:
         while True:
