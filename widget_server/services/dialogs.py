@@ -11,6 +11,7 @@ audience, and `visitor_visible_messages` is the one query for anything a visitor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -573,16 +574,18 @@ _OPEN = frozenset(st.value for st in OPEN_STATUSES)
 
 
 def _visitor_draft(ctx: Context, line: OpenLine, visitor_id: int, page: Page, client_msg_id: str, text: str) -> Draft:
+    now = ctx.clock.now()
     return Draft(
         author_type="visitor",
         body=text,
         client_msg_id=client_msg_id,
-        created_at=ctx.clock.now(),
+        created_at=now,
         statuses=_VISITOR_STEADY,
         visitor_line=(visitor_id, line.id),
         open_statuses=_OPEN,
-        # An unassigned dialog may owe the visitor the offline form (forms.visitor_wrote): the full use case.
+        # An unassigned dialog may owe the visitor the offline form (forms.visitor_wrote): then the full use case.
         needs_operator=True,
+        unassigned_ok=partial(_forms().visitor_message_changes_no_form, now=now),
         page=(page.url, page.title) if page.url else None,
         waits="visitor",
     )

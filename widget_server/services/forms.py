@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.crm.builtin import BuiltinCrm
@@ -253,6 +254,19 @@ async def visitor_wrote(ctx: Context, s: AsyncSession, dialog: Dialog, started: 
     if unanswered_at is None:
         return []
     return await sync(ctx, s, dialog, unanswered_at)
+
+
+def visitor_message_changes_no_form(conn: Connection, dialog: dict[str, Any], now: datetime) -> bool:
+    """What `visitor_wrote` decides for a dialog nobody has taken, on the message batch's connection: True when the
+    message owes the visitor no offline form (it was shown already, or an operator of the line can answer), so the
+    message may be group-committed like any other."""
+    shown = conn.execute(
+        select(DialogForm.id).where(
+            DialogForm.dialog_id == dialog["id"],  # type: ignore[arg-type]
+            DialogForm.kind == FormKind.OFFLINE.value,  # type: ignore[arg-type]
+        )
+    ).first()
+    return shown is not None or not presence.nobody_can_answer_line_now(conn, dialog["line_id"], now)
 
 
 # ---- showing -----------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES
@@ -72,8 +74,8 @@ async def loads(s: AsyncSession, operators: list[Operator]) -> dict[int, Operato
     }
 
 
-async def nobody_can_answer_line(s: AsyncSession, line_id: str, now: datetime) -> bool:
-    # One query: asked on every message of a dialog nobody has taken yet.
+def _line_loads(line_id: str) -> Select[Any]:
+    """Each active operator of the line: chosen presence, chat limit, freshest heartbeat, open chats. One query."""
     last_seen = (
         select(func.max(OperatorConnection.last_seen_at))
         .where(OperatorConnection.operator_id == Operator.id)  # type: ignore[arg-type]
@@ -85,14 +87,27 @@ async def nobody_can_answer_line(s: AsyncSession, line_id: str, now: datetime) -
         .where(Dialog.operator_id == Operator.id, Dialog.status.in_(_OPEN))  # type: ignore[arg-type,attr-defined]
         .scalar_subquery()
     )
-    rows = await s.execute(
+    return (
         select(Operator.presence, Operator.chat_limit, last_seen, active)
         .join(OperatorLine, OperatorLine.operator_id == Operator.id)  # type: ignore[arg-type]
         .where(OperatorLine.line_id == line_id, Operator.is_active == True)  # type: ignore[arg-type]  # noqa: E712
     )
+
+
+def _nobody(rows: Iterable[Any], now: datetime) -> bool:
     return nobody_can_answer(
-        (OperatorLoad(Presence(chosen), seen, count, limit) for chosen, limit, seen, count in rows.all()), now
+        (OperatorLoad(Presence(chosen), seen, count, limit) for chosen, limit, seen, count in rows), now
     )
+
+
+async def nobody_can_answer_line(s: AsyncSession, line_id: str, now: datetime) -> bool:
+    # Asked on every message of a dialog nobody has taken yet.
+    return _nobody((await s.execute(_line_loads(line_id))).all(), now)
+
+
+def nobody_can_answer_line_now(conn: Connection, line_id: str, now: datetime) -> bool:
+    """The same, on a plain connection inside a running transaction (the message batch's)."""
+    return _nobody(conn.execute(_line_loads(line_id)).all(), now)
 
 
 def presence_public(operator: Operator, load: OperatorLoad, now: datetime) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,10 @@ class Draft:
     visitor_line: tuple[int, str] | None = None  # or: this visitor's newest dialog on this line among...
     open_statuses: frozenset[str] = frozenset()  # ...the dialogs with one of these statuses
     line_ids: frozenset[str] | None = None  # the dialog must be on one of these lines
-    needs_operator: bool = False  # the dialog must have an operator already
+    needs_operator: bool = False  # the dialog must have an operator already...
+    # ...unless this says the dialog without one may take this path too; asked inside the batch's transaction with
+    # the dialog's row, so the rule it checks (services) sees the same state the message is written into.
+    unassigned_ok: Callable[[Connection, dict[str, Any]], bool] | None = None
     # The dialog's visitor must have no e-mail address: what the unread-mail hook of an operator message needs
     # to know, and all it needs when there is none (conversation_mail.on_operator_message then does nothing).
     needs_visitor_without_email: bool = False
@@ -157,7 +161,7 @@ def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
         if draft.visitor_line is not None:
             candidates = by_visitor.get(draft.visitor_line, [])
             row = next((r for r in candidates if r["status"] in draft.open_statuses), None)
-        if row is not None and not _may_append(draft, row):
+        if row is not None and not _may_append(conn, draft, row):
             row = None
         chosen.append(row)
     with_email = _visitors_with_email(
@@ -224,12 +228,14 @@ def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
     return results
 
 
-def _may_append(draft: Draft, row: dict[str, Any]) -> bool:
+def _may_append(conn: Connection, draft: Draft, row: dict[str, Any]) -> bool:
     if row["status"] not in draft.statuses:
         return False
     if draft.line_ids is not None and row["line_id"] not in draft.line_ids:
         return False
-    return not (draft.needs_operator and row["operator_id"] is None)
+    if draft.needs_operator and row["operator_id"] is None:
+        return draft.unassigned_ok is not None and draft.unassigned_ok(conn, row)
+    return True
 
 
 # Built once: statements with expanding parameters hit SQLAlchemy's compiled cache instead of being rebuilt.
