@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from widget_server.storage.console_beats import ConsoleBeats
 from widget_server.storage.message_batch import MessageBatcher
 from widget_server.storage.visitor_seen import VisitorSeen
+from widget_server.storage.writer_queue import WriterQueue
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine = make_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._writers: WriterQueue | None = WriterQueue() if self.is_sqlite else None
         # SQLite: the one writer (who holds the lock) has a connection of its own. Taken from the readers' pool,
         # it waited behind every reader for a connection while holding the lock, and so did every writer queued
         # behind it (measured: the job runner's claim held the lock for 23 s while 200 consoles read).
@@ -90,19 +91,18 @@ class Database:
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction that commits on success and rolls back on any error."""
-        lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self._write_sessions() as session, session.begin():
+        async with self.write_lock(), self._write_sessions() as session, session.begin():
             yield session
 
-    def write_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """The queue of writers (SQLite's single writer); a no-op on PostgreSQL."""
-        return self._write_lock or contextlib.nullcontext()
+    def write_lock(self, quick: bool = False) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A turn in the queue of writers (SQLite's single writer; `quick` for one-trip group commits, which go
+        first: writer_queue.py); a no-op on PostgreSQL."""
+        return self._writers.turn(quick) if self._writers is not None else contextlib.nullcontext()
 
     @contextlib.asynccontextmanager
     async def write_core(self) -> AsyncIterator[AsyncConnection]:
         """A Core connection in a transaction, in the same queue of writers as `write()`."""
-        lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self._writer_engine.begin() as conn:
+        async with self.write_lock(), self._writer_engine.begin() as conn:
             yield conn
 
     async def run_write(self, work: Callable[..., T], *args: Any) -> T:
@@ -123,7 +123,7 @@ class Database:
             with engine.begin() as conn:
                 return work(conn, *args)
 
-        async with self.write_lock():
+        async with self.write_lock(quick=True):
             return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction)
 
     @contextlib.asynccontextmanager
