@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # the last one); a setting so that tests need not wait 20 s.
     console_heartbeat_seconds: float = Field(HEARTBEAT_EVERY.total_seconds(), gt=0, le=50)
     ws_per_message_deflate: bool = False
+    # The server's WebSocket pings: a connection that does not answer one within the timeout is closed (1011),
+    # so a client gone without a word (a sleeping laptop, a lost network) does not stay counted for hours.
+    ws_ping_seconds: float = Field(20.0, gt=0)
+    ws_ping_timeout_seconds: float = Field(20.0, gt=0)
     session_ttl_hours: int = Field(24 * 14, ge=1)
 
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)

@@ -27,6 +27,8 @@ def uvicorn_config(
         ws=WireProtocol,
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        ws_ping_interval=settings.ws_ping_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
         log_level=settings.log_level,
         lifespan="on",
         proxy_headers=True,

@@ -17,6 +17,8 @@ held five; ours make their one future when someone waits.
 from __future__ import annotations
 
 import asyncio
+import math
+import weakref
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -90,11 +92,57 @@ class _Flag:
         await waiter
 
 
+class _PingWheel:
+    """The keepalive pings of every connection on one event loop, sent by one task that wakes once a second.
+
+    uvicorn gives each connection a timer (`call_later`) for its next ping: about 600 bytes per idle connection
+    and an entry in the loop's heap. Here a connection waits in the set of the second its ping is due in.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: dict[int, set[WireProtocol]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, protocol: WireProtocol, delay: float) -> int:
+        second = math.ceil(self._loop.time() + delay)
+        self._due.setdefault(second, set()).add(protocol)
+        if self._task is None or self._task.done():
+            self._task = self._loop.create_task(self._run(), name="websocket-keepalive")
+        return second
+
+    def discard(self, protocol: WireProtocol, second: int) -> None:
+        waiting = self._due.get(second)
+        if waiting is not None:
+            waiting.discard(protocol)
+            if not waiting:
+                del self._due[second]
+
+    async def _run(self) -> None:
+        while self._due:
+            await asyncio.sleep(1.0)
+            now = self._loop.time()
+            for second in [s for s in self._due if s <= now]:
+                for protocol in self._due.pop(second):
+                    protocol.ping_due()
+
+
+_wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PingWheel] = weakref.WeakKeyDictionary()
+
+
+def _wheel(loop: asyncio.AbstractEventLoop) -> _PingWheel:
+    wheel = _wheels.get(loop)
+    if wheel is None:
+        wheel = _wheels[loop] = _PingWheel(loop)
+    return wheel
+
+
 class WireProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue: Any = _Inbox()
         self.writable: Any = _Flag()
+        self._ping_second: int | None = None  # the second of the ping wheel this connection waits in
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -109,6 +157,20 @@ class WireProtocol(WebSocketsSansIOProtocol):
         self.response = None  # type: ignore[assignment]
         self.request.headers.clear()
         super().start_keepalive()
+
+    def schedule_ping(self) -> None:
+        assert self.ping_interval is not None
+        self._ping_second = _wheel(self.loop).add(self, max(0.0, self.ping_interval - self.last_ping_rtt))
+
+    def ping_due(self) -> None:
+        self._ping_second = None
+        self.send_keepalive_ping()
+
+    def stop_keepalive(self) -> None:
+        if self._ping_second is not None:
+            _wheel(self.loop).discard(self, self._ping_second)
+            self._ping_second = None
+        super().stop_keepalive()
 
     def write_wire(self, wire: bytes) -> bool:
         """Write a frame made by `text_frame`; False when it must go through ASGI `send` instead."""
