@@ -211,3 +211,17 @@ async def test_operator_bad_frames_get_typed_errors(server):
     await operator.send({"type": "ping"})
     await operator.expect("pong")
     await operator.close()
+
+
+async def test_an_origin_taken_off_a_line_is_refused_at_once_and_a_new_one_let_in(server):
+    token = login(server)
+    line = make_line(server, token, allowed_origins=["https://old.example"])
+    url = f"{server.ws_url}/ws/visitor?line={line['id']}"
+    async with connect(url, origin="https://old.example"):  # type: ignore[arg-type]
+        pass  # read (and kept for a second by this process) before the change
+    with api(server, token) as client:
+        client.patch(f"/api/lines/{line['id']}", json={"allowed_origins": ["https://new.example"]}).raise_for_status()
+    status, body = await _rejected(url, "https://old.example")
+    assert (status, body["error"]["code"]) == (403, "origin_not_allowed")
+    async with connect(url, origin="https://new.example"):  # type: ignore[arg-type]
+        pass

@@ -9,6 +9,7 @@ from typing import Protocol
 from widget_server.clock import Clock
 from widget_server.config import Settings
 from widget_server.services.events import Event
+from widget_server.services.line_cache import LineCache
 from widget_server.storage.database import Database
 from widget_server.storage.file_store import FileStore
 
@@ -27,3 +28,5 @@ class Context:
     kick_jobs: Callable[[], None] = field(default=lambda: None)
     # Attached files; the local disk under DATA_DIR unless the app is given another store.
     files: FileStore | None = None
+    # The lines visitors' connections read, shared and kept fresh (line_cache.py).
+    lines: LineCache = field(default_factory=LineCache)

@@ -85,8 +85,13 @@ async def create_line(
 
 
 async def get_line(ctx: Context, line_id: str) -> OpenLine:
-    async with ctx.db.read() as s:
-        line = await s.get(OpenLine, line_id)
+    """The line as it is now (or up to a second ago: line_cache.py); visitors' connections share it, read-only."""
+
+    async def load(wanted: str) -> OpenLine | None:
+        async with ctx.db.read() as s:
+            return await s.get(OpenLine, wanted)
+
+    line = await ctx.lines.get(line_id, load) if line_id else None
     if line is None:
         raise NotFound("No such line", "unknown_line")
     return line
@@ -117,6 +122,7 @@ async def update_line(
             setattr(line, key, value)
         if actor is not None and changed:
             await audit.record(ctx, s, actor, "line.update", "line", line_id, {"changed": changed})
+    ctx.lines.forget(line_id)
     return line
 
 
