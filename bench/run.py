@@ -107,7 +107,7 @@ def _profiled(pids: list[int], path: Path | None) -> Iterator[None]:
         yield
         return
     process = subprocess.Popen(
-        [spy, "record", "--pid", str(pids[0]), "--format", "raw", "--rate", "250", "-o", str(path)],
+        [spy, "record", "--pid", str(pids[0]), "--format", "raw", "--rate", "100", "--nonblocking", "-o", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
