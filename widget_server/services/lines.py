@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
+from widget_server.storage import welcome_read
 from widget_server.storage.tables import OpenLine, OperatorLine
 
 _LINE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
@@ -90,6 +92,15 @@ async def get_line(ctx: Context, line_id: str) -> OpenLine:
     if line is None:
         raise NotFound("No such line", "unknown_line")
     return line
+
+
+async def line_snapshot(ctx: Context, line_id: str) -> OpenLine:
+    """The line as a detached snapshot (read-only): for the visitor's socket, whose every connection reads it, and
+    whose storms of connections (a deploy, a network blip) would wait on the session pool for an ORM instance."""
+    row = await ctx.db.run_read(welcome_read.read_line, line_id)
+    if row is None:
+        raise NotFound("No such line", "unknown_line")
+    return cast(OpenLine, SimpleNamespace(**row))
 
 
 async def list_lines(ctx: Context, only: frozenset[str] | None = None) -> list[OpenLine]:
