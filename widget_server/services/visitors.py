@@ -76,10 +76,11 @@ async def identified(
     """`identify` with the token's visitor already read (`found`, its row; None: the token is unknown or absent)."""
     now = ctx.clock.now()
     if token and found is not None:
-        # Group-committed with the other hellos of the moment: a storm of returning visitors must not
-        # queue one by one for the writer.
+        # Group-committed with the other hellos of the moment: a storm of returning visitors must not queue one
+        # by one for the writer. Nor does the welcome wait for it: nothing in it depends on the row, and behind the
+        # writer's queue (message batches, jobs) that wait was most of a returning visitor's time to be welcomed.
         user_agent = user_agent[:500] if user_agent else None
-        await ctx.db.visitors_seen.record(found["id"], now, language, user_agent, location)
+        ctx.db.visitors_seen.remember(found["id"], now, language, user_agent, location)
         # A detached snapshot with the table's attributes: the session only reads it, and an ORM instance costs
         # more to build (~0.3 ms, measured) than the read it came from.
         visitor = cast(

@@ -82,7 +82,8 @@ def make_sqlite_reader_engine(url: str, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: through `exec_driver_sql` this cost more than the reads it opens.
+        conn.connection.driver_connection.execute("BEGIN")
 
     return engine
 
