@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from widget_server.storage.tables import (
@@ -42,12 +42,75 @@ _operators = Operator.__table__  # type: ignore[attr-defined]
 _attachments = Attachment.__table__  # type: ignore[attr-defined]
 _forms = DialogForm.__table__  # type: ignore[attr-defined]
 
+# Statements built once, with bound parameters: building one per call (and its cache key) cost as much as
+# running it.
+_LINE = select(_lines).where(_lines.c.id == bindparam("line_id"))
+_BY_TOKEN = select(_visitors).where(_visitors.c.token_hash == bindparam("hashed"))
+_BY_LATER_TOKEN = (
+    select(_visitors)
+    .join(_tokens, _tokens.c.visitor_id == _visitors.c.id)
+    .where(_tokens.c.token_hash == bindparam("hashed"))
+)
+_CLOSED_PAGES = (
+    select(_mail.c.dialog_id)
+    .join(_dialogs, _dialogs.c.id == _mail.c.dialog_id)
+    .where(
+        _dialogs.c.visitor_id == bindparam("visitor_id"),
+        _dialogs.c.line_id == bindparam("line_id"),
+        _mail.c.page_closed_at.is_not(None),
+    )
+)
+_DIALOG = select(_dialogs).where(_dialogs.c.id == bindparam("dialog_id"))
+_LATEST_DIALOG = (
+    select(_dialogs)
+    .where(_dialogs.c.visitor_id == bindparam("visitor_id"), _dialogs.c.line_id == bindparam("line_id"))
+    .order_by(_dialogs.c.id.desc())
+    .limit(1)
+)
+_OPERATOR_NAME = select(_operators.c.name).where(_operators.c.id == bindparam("operator_id"))
+_BOT_NAME = (
+    select(_lines.c.name)
+    .join(_dialogs, _dialogs.c.line_id == _lines.c.id)
+    .where(_dialogs.c.id == bindparam("dialog_id"))
+)
+_OPEN_FORMS = (
+    select(_forms)
+    .join(_dialogs, _dialogs.c.id == _forms.c.dialog_id)
+    .where(
+        _forms.c.visitor_id == bindparam("visitor_id"),
+        _dialogs.c.line_id == bindparam("line_id"),
+        _forms.c.status == bindparam("status"),
+    )
+    .order_by(_forms.c.id)
+)
+_CONTACT = select(_visitors.c.name, _visitors.c.email, _visitors.c.phone).where(
+    _visitors.c.id == bindparam("visitor_id")
+)
 _ATTACHMENT = [c.label(f"attachment_{c.name}") for c in _attachments.c]
 _MESSAGES = (
     select(*_messages.c, _operators.c.name.label("operator_name"), *_ATTACHMENT)
     .outerjoin(_operators, _operators.c.id == _messages.c.operator_id)
     .outerjoin(_attachments, _attachments.c.message_id == _messages.c.id)
+    .where(_messages.c.dialog_id == bindparam("dialog_id"), _messages.c.seq > bindparam("after"))
 )
+# (kinds given, upto given, newest first with a limit) -> the statement
+_MESSAGE_QUERIES: dict[tuple[bool, bool, bool], Any] = {}
+
+
+def _messages_query(kinds: bool, upto: bool, latest: bool) -> Any:
+    query = _MESSAGE_QUERIES.get((kinds, upto, latest))
+    if query is None:
+        query = _MESSAGES
+        if kinds:
+            query = query.where(_messages.c.kind.in_(bindparam("kinds", expanding=True)))
+        if upto:
+            query = query.where(_messages.c.seq <= bindparam("upto"))
+        if latest:
+            query = query.order_by(_messages.c.seq.desc()).limit(bindparam("limit"))
+        else:
+            query = query.order_by(_messages.c.seq)
+        _MESSAGE_QUERIES[(kinds, upto, latest)] = query
+    return query
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +149,7 @@ class Welcome:
 
 
 def read_line(conn: Connection, line_id: str) -> Row | None:
-    row = conn.execute(select(_lines).where(_lines.c.id == line_id)).first()
+    row = conn.execute(_LINE, {"line_id": line_id}).first()
     return dict(row._mapping) if row is not None else None
 
 
@@ -104,17 +167,7 @@ def visitor_for_token(conn: Connection, hashed: str) -> Row | None:
 
 def closed_page_dialogs(conn: Connection, visitor_id: int, line_id: str) -> list[int]:
     """The visitor's dialogs on the line whose pages were all closed (the unread-mail page-closed rule)."""
-    return list(
-        conn.execute(
-            select(_mail.c.dialog_id)
-            .join(_dialogs, _dialogs.c.id == _mail.c.dialog_id)
-            .where(
-                _dialogs.c.visitor_id == visitor_id,
-                _dialogs.c.line_id == line_id,
-                _mail.c.page_closed_at.is_not(None),
-            )
-        ).scalars()
-    )
+    return list(conn.execute(_CLOSED_PAGES, {"visitor_id": visitor_id, "line_id": line_id}).scalars())
 
 
 def read_arrival(conn: Connection, hashed: str, line_id: str, resume_dialog_id: int | None) -> Arrival:
@@ -132,16 +185,18 @@ def read_messages(
 ) -> Messages:
     """Messages after `after` (and up to `upto`), oldest first; without bounds, the latest `limit`. `kinds`, when
     given, are the only kinds read (what the reader may see)."""
-    query = _MESSAGES.where(_messages.c.dialog_id == dialog_id, _messages.c.seq > after)
+    latest = upto is None and after == 0 and limit is not None
+    query = _messages_query(kinds is not None, upto is not None, latest)
+    params: dict[str, Any] = {"dialog_id": dialog_id, "after": after}
     if kinds is not None:
-        query = query.where(_messages.c.kind.in_(sorted(kinds)))
+        params["kinds"] = sorted(kinds)
     if upto is not None:
-        query = query.where(_messages.c.seq <= upto)
-    if upto is None and after == 0 and limit is not None:
-        found = list(conn.execute(query.order_by(_messages.c.seq.desc()).limit(limit)))
+        params["upto"] = upto
+    if latest:
+        params["limit"] = limit
+    found = list(conn.execute(query, params))
+    if latest:
         found.reverse()
-    else:
-        found = list(conn.execute(query.order_by(_messages.c.seq)))
     rows = []
     bot = False
     for row in found:
@@ -156,9 +211,7 @@ def read_messages(
         rows.append(MessageRow(message, values["operator_name"], attachment))
     bot_name = None
     if bot:
-        bot_name = conn.execute(
-            select(_lines.c.name).join(_dialogs, _dialogs.c.line_id == _lines.c.id).where(_dialogs.c.id == dialog_id)
-        ).scalar_one_or_none()
+        bot_name = conn.execute(_BOT_NAME, {"dialog_id": dialog_id}).scalar_one_or_none()
     return Messages(rows, bot_name)
 
 
@@ -172,49 +225,23 @@ def read_welcome(
     open_form_status: str,
 ) -> Welcome:
     """`choose(latest dialog)` says which dialog to show and after which seq; its messages are read for `kinds`."""
-    latest = _one(
-        conn.execute(
-            select(_dialogs)
-            .where(_dialogs.c.visitor_id == visitor_id, _dialogs.c.line_id == line_id)
-            .order_by(_dialogs.c.id.desc())
-            .limit(1)
-        ).first()
-    )
+    latest = _one(conn.execute(_LATEST_DIALOG, {"visitor_id": visitor_id, "line_id": line_id}).first())
     shown_id, after = choose(latest)
     shown = latest if latest is not None and latest["id"] == shown_id else _dialog(conn, shown_id)
     messages = read_messages(conn, shown["id"], after, None, limit, kinds) if shown is not None else Messages([], None)
     operator_name = None
     if shown is not None and shown["operator_id"] is not None:
-        operator_name = conn.execute(
-            select(_operators.c.name).where(_operators.c.id == shown["operator_id"])
-        ).scalar_one_or_none()
-    forms = [
-        dict(row._mapping)
-        for row in conn.execute(
-            select(_forms)
-            .join(_dialogs, _dialogs.c.id == _forms.c.dialog_id)
-            .where(
-                _forms.c.visitor_id == visitor_id,
-                _dialogs.c.line_id == line_id,
-                _forms.c.status == open_form_status,
-            )
-            .order_by(_forms.c.id)
-        )
-    ]
-    contact = None
-    if forms:
-        contact = _one(
-            conn.execute(
-                select(_visitors.c.name, _visitors.c.email, _visitors.c.phone).where(_visitors.c.id == visitor_id)
-            ).first()
-        )
+        operator_name = conn.execute(_OPERATOR_NAME, {"operator_id": shown["operator_id"]}).scalar_one_or_none()
+    asked = {"visitor_id": visitor_id, "line_id": line_id, "status": open_form_status}
+    forms = [dict(row._mapping) for row in conn.execute(_OPEN_FORMS, asked)]
+    contact = _one(conn.execute(_CONTACT, {"visitor_id": visitor_id}).first()) if forms else None
     return Welcome(latest, shown, after, messages, operator_name, forms, contact)
 
 
 def _dialog(conn: Connection, dialog_id: int | None) -> Row | None:
     if dialog_id is None:
         return None
-    return _one(conn.execute(select(_dialogs).where(_dialogs.c.id == dialog_id)).first())
+    return _one(conn.execute(_DIALOG, {"dialog_id": dialog_id}).first())
 
 
 def _one(row: Any) -> Row | None:
