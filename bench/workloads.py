@@ -391,7 +391,9 @@ async def storm(clients: Clients, sizes: Sizes, tally: Tally) -> dict[str, Any]:
         sent += 1
         if sent % 200 == 0:
             await wait_until(lambda n=sent: acks >= n - 100, 60)
-    await wait_until(lambda: acks >= sent, 60)
+    if not await wait_until(lambda: acks >= sent, 60):
+        # Said plainly: without every answer's seq, the check below failed with a KeyError on a dialog id.
+        raise RuntimeError(f"storm setup: {acks} of {sent} first answers acknowledged within 60 s")
     await wait_until(lambda: all(v.last.get(v.dialog_id or 0, 0) >= final[v.dialog_id or 0] for v in visitors), 30)
 
     flow_seconds = 1.0 + sizes.storm_jitter + 1.0

@@ -9,11 +9,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from tests.support.clients import Visitor, login, make_line
-from widget_server.services import dialogs, lines, visitors
+from widget_server.services import dialogs, lines, visitor_contacts, visitors
 from widget_server.services.dialogs import Page
+from widget_server.services.tokens import token_hash
 from widget_server.storage import fulltext
 from widget_server.storage.migrate import upgrade
-from widget_server.storage.tables import Message, metadata
+from widget_server.storage.tables import Message, VisitorToken, metadata
 
 
 async def test_migrations_produce_exactly_the_models_schema(ctx):
@@ -71,3 +72,26 @@ async def test_fifty_visitors_writing_at_once_through_the_server_get_distinct_nu
         welcome_numbers.append(dialog["dialog"]["number"])
         await visitor.close()
     assert len(set(welcome_numbers)) == 50
+
+
+async def test_many_pages_closing_at_once_each_learn_whether_their_visitor_has_an_email(ctx):
+    # The page-closed rule of the unread e-mail asks this of every page that closes; a drop of many widgets at
+    # once asks it together. Every visitor must still get their own answer.
+    people = [await visitors.identify(ctx, None, "en", None) for _ in range(30)]
+    with_email = {who.visitor.id for who in people[::3]}
+    for visitor_id in with_email:
+        await visitor_contacts.set_visitor_email(ctx, visitor_id, f"v{visitor_id}@example.com")
+
+    answers = await asyncio.gather(*(ctx.db.visitor_emails.has_email(who.visitor.id) for who in people))
+    assert {who.visitor.id for who, has in zip(people, answers, strict=True) if has} == with_email
+
+
+async def test_a_returning_visitor_is_known_by_a_token_issued_later_too(ctx):
+    who = await visitors.identify(ctx, None, "en", None)
+    later = "second-token-from-an-email-link"
+    async with ctx.db.write() as s:
+        s.add(VisitorToken(token_hash=token_hash(later), visitor_id=who.visitor.id, created_at=ctx.clock.now()))
+
+    again = await visitors.identify(ctx, later, "pt", "Firefox")
+    assert (again.visitor.id, again.is_new, again.visitor.language) == (who.visitor.id, False, "pt")
+    assert (await visitors.identify(ctx, "never-issued", "en", None)).token_was_invalid

@@ -33,6 +33,7 @@ from widget_server.mail.addresses import normalize_email
 from widget_server.services import conversation_emails
 from widget_server.services.context import Context
 from widget_server.services.events import Event
+from widget_server.storage import welcome_read
 from widget_server.storage.tables import Dialog, DialogMail, Job, Message, OutboxEmail, TranscriptRequest, Visitor
 
 UNREAD_JOB = "mail.unread"
@@ -149,9 +150,10 @@ async def _latest_open_dialog(s: AsyncSession, visitor_id: int, line_id: str) ->
 
 async def on_visitor_left_page(ctx: Context, visitor_id: int, line_id: str) -> None:
     """The visitor's last page with this line's widget closed (in this process)."""
-    async with ctx.db.read() as s:
-        if not await _visitor_has_email(s, visitor_id):
-            return  # most visitors: no write, no lock
+    # Asked together with the other pages closing at the moment: a drop of thousands of widgets at once must
+    # not become thousands of reads in front of their reconnections.
+    if not await ctx.db.visitor_emails.has_email(visitor_id):
+        return  # most visitors: no write, no lock
     async with ctx.db.write() as s:
         dialog = await _latest_open_dialog(s, visitor_id, line_id)
         if dialog is None or dialog.id is None:
@@ -163,19 +165,11 @@ async def on_visitor_left_page(ctx: Context, visitor_id: int, line_id: str) -> N
 
 async def on_visitor_returned(ctx: Context, visitor_id: int, line_id: str) -> None:
     """A page of the visitor's opened again (`hello`): the page-closed rule no longer applies."""
-    async with ctx.db.read() as s:
-        closed = (
-            await s.execute(
-                select(DialogMail.dialog_id)
-                .join(Dialog, Dialog.id == DialogMail.dialog_id)  # type: ignore[arg-type]
-                .where(
-                    Dialog.visitor_id == visitor_id,  # type: ignore[arg-type]
-                    Dialog.line_id == line_id,  # type: ignore[arg-type]
-                    DialogMail.page_closed_at.is_not(None),  # type: ignore[union-attr]
-                )
-            )
-        ).scalars()
-        dialog_ids = list(closed)
+    await pages_reopened(ctx, await ctx.db.run_read(welcome_read.closed_page_dialogs, visitor_id, line_id))
+
+
+async def pages_reopened(ctx: Context, dialog_ids: list[int]) -> None:
+    """`on_visitor_returned` with the dialogs under the page-closed rule already read (the hello's one read)."""
     for dialog_id in dialog_ids:
         async with ctx.db.write() as s:
             dialog = await _lock_dialog(s, dialog_id)

@@ -35,6 +35,7 @@ from widget_server.services.file_links import file_info
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.summaries import D, page_of, read_summaries
 from widget_server.services.uploads import StagedFile
+from widget_server.storage import welcome_read
 from widget_server.storage.message_batch import Appended, Draft
 from widget_server.storage.tables import (
     Attachment,
@@ -211,9 +212,15 @@ async def visitor_dialog(ctx: Context, visitor_id: int, line_id: str, dialog_id:
     """The dialog, if it is this visitor's on this line; otherwise Forbidden, whether or not it exists."""
     async with ctx.db.read() as s:
         dialog = await s.get(Dialog, dialog_id)
+    check_visitor_dialog(dialog, visitor_id, line_id)
+    assert dialog is not None
+    return dialog
+
+
+def check_visitor_dialog(dialog: Dialog | None, visitor_id: int, line_id: str) -> None:
+    """Forbidden unless `dialog` is this visitor's on this line, whether or not it exists."""
     if dialog is None or dialog.visitor_id != visitor_id or dialog.line_id != line_id:
         raise Forbidden("This dialog is not yours")
-    return dialog
 
 
 async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page: Page) -> Outcome:
@@ -458,33 +465,21 @@ async def load_messages(
     `audience` has no default on purpose: every caller says who will read the result, and a visitor never gets
     a note or an internal notice, whatever the path (history, resume, filling a gap).
     """
-    query = (
-        select(Message, Operator.name, Attachment)
-        .outerjoin(Operator, Operator.id == Message.operator_id)  # type: ignore[arg-type]
-        .outerjoin(Attachment, Attachment.message_id == Message.id)  # type: ignore[arg-type]
-        .where(Message.dialog_id == dialog_id, Message.seq > after_seq)  # type: ignore[arg-type]
-    )
-    if audience is Audience.VISITOR:
-        query = query.where(Message.kind.in_([k.value for k in VISITOR_KINDS]))  # type: ignore[attr-defined]
-    if upto_seq is not None:
-        query = query.where(Message.seq <= upto_seq)  # type: ignore[arg-type]
-    async with ctx.db.read() as s:
-        if upto_seq is None and after_seq == 0 and limit is not None:
-            rows = list(
-                (await s.execute(query.order_by(Message.seq.desc()).limit(limit))).all()  # type: ignore[attr-defined]
-            )
-            rows.reverse()
-        else:
-            rows = list((await s.execute(query.order_by(Message.seq))).all())  # type: ignore[arg-type]
-        line_name = await _line_name_for(s, dialog_id, rows)
-    names = {"operator": None, "bot": line_name}
+    kinds = [k.value for k in VISITOR_KINDS] if audience is Audience.VISITOR else None
+    found = await ctx.db.run_read(welcome_read.read_messages, dialog_id, after_seq, upto_seq, limit, kinds)
+    return message_payloads(ctx, found)
+
+
+def message_payloads(ctx: Context, found: welcome_read.Messages) -> list[dict[str, Any]]:
+    """The `message` payloads of rows read by `welcome_read.read_messages`."""
+    names = {"operator": None, "bot": found.bot_name}
     return [
         message_payload(
-            m,
-            name if m.author_type == "operator" else names.get(m.author_type),
-            file_info(ctx, attachment) if attachment is not None else None,
+            cast(Message, SimpleNamespace(**row.message)),
+            row.operator_name if row.message["author_type"] == "operator" else names.get(row.message["author_type"]),
+            file_info(ctx, cast(Attachment, SimpleNamespace(**row.attachment))) if row.attachment is not None else None,
         )
-        for m, name, attachment in rows
+        for row in found.rows
     ]
 
 
@@ -492,15 +487,6 @@ async def visitor_visible_messages(ctx: Context, dialog_id: int, after_seq: int 
     """Every message of the dialog that its visitor can see, oldest first: the one source for transcripts and
     e-mails (never a note, never an internal notice)."""
     return await load_messages(ctx, dialog_id, after_seq, limit=None, audience=Audience.VISITOR)
-
-
-async def _line_name_for(s: AsyncSession, dialog_id: int, rows: list[Any]) -> str | None:
-    if not any(row[0].author_type == "bot" for row in rows):
-        return None
-    result = await s.execute(
-        select(OpenLine.name).join(Dialog, Dialog.line_id == OpenLine.id).where(Dialog.id == dialog_id)  # type: ignore[arg-type]
-    )
-    return result.scalar_one_or_none()
 
 
 async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:

@@ -347,27 +347,6 @@ async def run_form_job(ctx: Context, s: AsyncSession, job: Job) -> Events:
     return events + await sync(ctx, s, dialog, show_due=False)
 
 
-async def open_forms(ctx: Context, line: OpenLine, visitor_id: int) -> list[dict[str, Any]]:
-    """The `form.show` frames of every form still open for this visitor on this line (for a reconnect)."""
-    async with ctx.db.read() as s:
-        rows = await s.execute(
-            select(DialogForm)
-            .join(Dialog, Dialog.id == DialogForm.dialog_id)  # type: ignore[arg-type]
-            .where(
-                DialogForm.visitor_id == visitor_id,  # type: ignore[arg-type]
-                Dialog.line_id == line.id,  # type: ignore[arg-type]
-                DialogForm.status == OPEN,  # type: ignore[arg-type]
-            )
-            .order_by(DialogForm.id)  # type: ignore[arg-type]
-        )
-        forms = list(rows.scalars())
-        if not forms:
-            return []  # most hellos: one query
-        visitor = await s.get(Visitor, visitor_id)
-    assert visitor is not None
-    return [{"type": "form.show", "form": form_payload(f, line, visitor)} for f in forms]
-
-
 # ---- the visitor's answers ---------------------------------------------------------------------
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
+from widget_server.storage import welcome_read
 from widget_server.storage.tables import OpenLine, OperatorLine
 
 _LINE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
@@ -85,11 +87,16 @@ async def create_line(
 
 
 async def get_line(ctx: Context, line_id: str) -> OpenLine:
-    """The line as it is now (or up to a second ago: line_cache.py); visitors' connections share it, read-only."""
+    """The line as a detached, read-only snapshot, as it is now or up to a second ago (line_cache.py).
+
+    For the visitor's socket (every connection reads it before the handshake, and a storm of connections after a
+    deploy would wait on the session pool for ORM instances) and the visitor's uploads; the connections of a line
+    share one snapshot.
+    """
 
     async def load(wanted: str) -> OpenLine | None:
-        async with ctx.db.read() as s:
-            return await s.get(OpenLine, wanted)
+        row = await ctx.db.run_read(welcome_read.read_line, wanted)
+        return cast(OpenLine, SimpleNamespace(**row)) if row is not None else None
 
     line = await ctx.lines.get(line_id, load) if line_id else None
     if line is None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from widget_server.storage.console_beats import ConsoleBeats
 from widget_server.storage.message_batch import MessageBatcher
+from widget_server.storage.visitor_emails import VisitorEmails
 from widget_server.storage.visitor_seen import VisitorSeen
 from widget_server.storage.writer_queue import WriterQueue
 
@@ -56,15 +57,42 @@ def make_engine(url: str, pool_size: int = 32) -> AsyncEngine:
     )
 
 
-def make_sync_sqlite_engine(url: str) -> Engine:
+def make_sync_sqlite_engine(url: str, pool_size: int = 5) -> Engine:
     """A plain sqlite3 engine on the same file, for work done whole in a thread (the message batcher)."""
     engine = create_engine(
         url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1),
         # Made in the batcher's thread, closed from the event loop's at shutdown.
         connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=pool_size,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def make_sqlite_reader_engine(url: str, pool_size: int) -> Engine:
+    """Sync sqlite3 connections whose transactions are real ones, for reads that must see one snapshot.
+
+    Python's sqlite3 opens a transaction only before a write, so the SELECTs of a "transaction" each saw the
+    database as it was at that statement. Here the driver's own handling is off and `BEGIN` is sent when the
+    transaction starts (the recipe of SQLAlchemy's pysqlite notes), so every read in it sees the same snapshot.
+    """
+    engine = make_sync_sqlite_engine(url, pool_size)
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # Straight to the driver: through `exec_driver_sql` this cost more than the reads it opens.
+        conn.connection.driver_connection.execute("BEGIN")
+
+    return engine
+
+
+# Threads (each with its connection) for `Database.run_read` on SQLite. A read is one trip there and back, so a
+# few are enough to keep the file busy; more would only queue on the GIL beside the event loop.
+SQLITE_READERS = 4
 
 
 class Database:
@@ -81,12 +109,16 @@ class Database:
         self._write_sessions = async_sessionmaker(self._writer_engine, expire_on_commit=False)
         self.sync_engine: Engine | None = make_sync_sqlite_engine(url) if self.is_sqlite else None
         self._executor: ThreadPoolExecutor | None = None
+        self._reader_engine: Engine | None = make_sqlite_reader_engine(url, SQLITE_READERS) if self.is_sqlite else None
+        self._readers: ThreadPoolExecutor | None = None
         # Group commit for messages (see message_batch.py): the fast path of a chat under load.
         self.messages = MessageBatcher(self)
         # Group commit for the visitors' "last seen" of every hello (see visitor_seen.py).
         self.visitors_seen = VisitorSeen(self)
         # The heartbeats of every console of this process, one write per period (see console_beats.py).
         self.consoles = ConsoleBeats(self)
+        # Grouped reads of whether a visitor who closed a page has an e-mail address (see visitor_emails.py).
+        self.visitor_emails = VisitorEmails(self)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -126,6 +158,27 @@ class Database:
         async with self.write_lock(quick=True):
             return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction)
 
+    async def run_read(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(connection, *args)`, plain synchronous Core, in one read transaction.
+
+        The hot reads (a visitor's welcome) take this rather than a session: on SQLite the whole transaction is one
+        trip to a reader thread, where through aiosqlite each statement was a trip to its thread whose answer then
+        waited for the busy event loop, and 5,000 visitors coming back at once ran the pool of 32 connections dry
+        (pool timeouts, refused handshakes). No ORM instances either: building them cost more than the queries.
+        """
+        if self._reader_engine is None:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(work, *args)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
+        engine = self._reader_engine
+
+        def in_transaction() -> T:
+            with engine.begin() as conn:
+                return work(conn, *args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, in_transaction)
+
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
@@ -158,11 +211,17 @@ class Database:
         await self.messages.close()
         await self.visitors_seen.close()
         await self.consoles.stop()
+        await self.visitor_emails.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
         await self.engine.dispose()
         if self._writer_engine is not self.engine:
             await self._writer_engine.dispose()
         if self.sync_engine is not None:
             self.sync_engine.dispose()
+        if self._reader_engine is not None:
+            self._reader_engine.dispose()

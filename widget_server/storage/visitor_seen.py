@@ -2,12 +2,14 @@
 
 Written one transaction per hello, 5,000 visitors coming back at once (a deploy, a network blip) queued for the
 one SQLite writer and took minutes to be welcomed. Here the hellos that arrive while one transaction runs are
-written together by the next, one `executemany`; a caller is answered once its visitor's row is written.
+written together by the next, one `executemany`. The hello does not wait for it (`remember` returns a future
+that resolves once the row is written; a failure is logged).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Connection
 
 from widget_server.storage.tables import Visitor
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from widget_server.storage.database import Database
@@ -40,14 +44,15 @@ class VisitorSeen:
         self._written: asyncio.Future[None] | None = None  # resolved when the pending rows are written
         self._task: asyncio.Task[None] | None = None
 
-    async def record(
+    def remember(
         self,
         visitor_id: int,
         seen_at: datetime,
         language: str | None,
         user_agent: str | None = None,
         location: str | None = None,
-    ) -> None:
+    ) -> asyncio.Future[None]:
+        """Queue the row; the future resolves once it is written (a failure is logged here, awaited or not)."""
         loop = asyncio.get_running_loop()
         earlier = self._pending.get(visitor_id)
         if earlier is not None:  # two hellos of one visitor in one batch: what either told us
@@ -58,7 +63,7 @@ class VisitorSeen:
         written = self._written
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._write_all(), name="visitor-seen")
-        await asyncio.shield(written)
+        return written
 
     async def close(self) -> None:
         if self._task is not None and self._task.get_loop() is asyncio.get_running_loop():
@@ -73,6 +78,7 @@ class VisitorSeen:
             try:
                 await self._db.run_write(_store, rows)
             except Exception as exc:
+                log.exception("recording that %d visitors were seen failed", len(rows))
                 if not written.done():
                     written.set_exception(exc)
                     written.exception()  # retrieved: callers that gave up must not leave it unobserved

@@ -29,10 +29,11 @@ from widget_server.realtime.frames import (
     VisitorTyping,
 )
 from widget_server.realtime.visitor_pages import VisitorPages
-from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors
+from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors, welcome
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.services.events import Event, line_topic, visitor_topic
+from widget_server.storage import welcome_read
 from widget_server.storage.tables import Dialog, OpenLine, Visitor
 from widget_server.web.socket_loop import next_frame, serve_frames
 
@@ -147,12 +148,21 @@ class VisitorSession:
                 linked = await resume_links.follow_link(ctx, self.line, hello.link, hello.token, hello.lang)
             except OpenlineError as exc:
                 self.conn.error(exc)
+        arrival: welcome_read.Arrival | None = None  # what one read told of a hello with a token
         if linked is not None:
             who = linked.who
         else:
+            if hello.token:
+                named = hello.resume.dialog_id if hello.resume is not None else None
+                arrival = await welcome.arrival(ctx, hello.token, self.line.id, named)
             headers = self.conn.websocket.headers
-            who = await visitors.identify(
-                ctx, hello.token, hello.lang, headers.get("user-agent"), visitors.location_from_headers(headers)
+            who = await visitors.identified(
+                ctx,
+                arrival.visitor if arrival is not None else None,
+                hello.token,
+                hello.lang,
+                headers.get("user-agent"),
+                visitors.location_from_headers(headers),
             )
         self.visitor = who.visitor
         assert who.visitor.id is not None
@@ -161,35 +171,45 @@ class VisitorSession:
             self.conn.error(InvalidInput("This visitor token is unknown; a new one was issued", "invalid_token"))
         self.pages.opened(visitor_id, self.line.id)
         self.page_counted = True
-        await conversation_mail.on_visitor_returned(ctx, visitor_id, self.line.id)
+        if arrival is not None and arrival.visitor is None:
+            arrival = None  # an unknown token: a new visitor, of whom it told nothing
+        if arrival is not None:
+            await conversation_mail.pages_reopened(ctx, arrival.closed_page_dialogs)
+        elif not who.is_new:  # a new visitor has no dialogs yet
+            await conversation_mail.on_visitor_returned(ctx, visitor_id, self.line.id)
 
-        resume_dialog: Dialog | None = None
+        resume_id: int | None = None
         if hello.resume is not None and not who.is_new:
             try:
-                resume_dialog = await dialogs.visitor_dialog(ctx, visitor_id, self.line.id, hello.resume.dialog_id)
+                if arrival is not None:
+                    dialog = welcome.as_dialog(arrival.resume_dialog) if arrival.resume_dialog else None
+                    dialogs.check_visitor_dialog(dialog, visitor_id, self.line.id)
+                else:
+                    await dialogs.visitor_dialog(ctx, visitor_id, self.line.id, hello.resume.dialog_id)
+                resume_id = hello.resume.dialog_id
             except OpenlineError as exc:
                 self.conn.error(exc)
+        resume_after = hello.resume.last_seq if hello.resume is not None else 0
+        linked_id = linked.dialog.id if linked is not None else None
 
-        async def welcome(conn: Connection) -> None:
+        def choose(latest: welcome_read.Row | None) -> tuple[int | None, int]:
+            shown: int | None = latest["id"] if latest is not None else None
+            after = 0
+            if resume_id is not None:
+                shown, after = resume_id, resume_after
+                if latest is not None and latest["id"] != resume_id:
+                    shown, after = latest["id"], 0  # the client was showing an older dialog
+            if linked_id is not None and shown != linked_id:
+                shown, after = linked_id, 0  # the e-mail's link names the dialog to show
+            return shown, after
+
+        async def welcome_frames(conn: Connection) -> None:
             # Subscribed before reading, inside the sender's turn: whatever is published from here on waits in
             # the queue behind the welcome and is then deduplicated by seq.
             topic = visitor_topic(visitor_id, self.line.id)
             conn.subscribe(self.bus.subscribe(topic, conn.on_event, conn.on_resync))
             await self.bus.listening(topic)  # with several processes: until the others' events reach us
-            current = await dialogs.latest_dialog(ctx, visitor_id, self.line.id)
-            shown = current
-            after = 0
-            if resume_dialog is not None:
-                shown, after = resume_dialog, hello.resume.last_seq  # type: ignore[union-attr]
-                if current is not None and current.id != resume_dialog.id:
-                    shown, after = current, 0  # the client was showing an older dialog
-            if linked is not None and (shown is None or shown.id != linked.dialog.id):
-                shown, after = linked.dialog, 0  # the e-mail's link names the dialog to show
-            messages = (
-                await dialogs.load_messages(ctx, shown.id, after, audience=Audience.VISITOR)
-                if shown and shown.id
-                else []
-            )
+            view = await welcome.welcome_view(ctx, self.line, visitor_id, choose)
             await conn.send_now(
                 {
                     "type": "welcome",
@@ -200,20 +220,20 @@ class VisitorSession:
                         "language": self.line.language,
                         "strings": widget_strings(self.line.language),
                     },
-                    "dialog": await dialogs.visitor_view(ctx, shown) if shown else None,
-                    "messages": messages,
-                    "resumed": resume_dialog is not None and shown is resume_dialog,
+                    "dialog": view.dialog,
+                    "messages": view.messages,
+                    "resumed": resume_id is not None and view.dialog_id == resume_id,
                     **({"opened_by_link": True} if linked is not None else {}),
                 }
             )
-            if shown is not None and shown.id is not None:
-                self.dialog_id = shown.id
-                conn.tracker.start(shown.id, max([after] + [m["seq"] for m in messages]))
+            if view.dialog_id is not None:
+                self.dialog_id = view.dialog_id
+                conn.tracker.start(view.dialog_id, max([view.after] + [m["seq"] for m in view.messages]))
             # A form that was showing when the visitor left (or in another tab) is shown again.
-            for frame in await forms.open_forms(ctx, self.line, visitor_id):
+            for frame in view.form_frames:
                 await conn.send_now(frame)
 
-        await self.conn.run_in_order(welcome)
+        await self.conn.run_in_order(welcome_frames)
 
     async def _resync(self, conn: Connection) -> None:
         """The bus may have lost events: send the current dialog as it is now and every message not yet sent."""
