@@ -33,7 +33,7 @@ async def setup(ctx, language: str = "en"):
 async def test_the_answer_to_an_offline_request_goes_out_as_such_then_as_unread_messages(ctx):
     line, operator, visitor = await setup(ctx, "uk")
     page = Page(url="https://shop.example/cart?item=7", title="Cart")
-    sent = await dialogs.visitor_send(ctx, line, visitor, page, "visitor-msg-1", "Чи є доставка до Львова?")
+    sent = await dialogs.visitor_send(ctx, line, visitor.id, page, "visitor-msg-1", "Чи є доставка до Львова?")
     dialog_id = sent.dialog.id
     # Nobody was online: the visitor leaves an e-mail in the offline form.
     await visitor_contacts.set_visitor_email(ctx, visitor.id, "olena@example.com", offline_request_dialog_id=dialog_id)
@@ -62,7 +62,7 @@ async def test_the_answer_to_an_offline_request_goes_out_as_such_then_as_unread_
 async def test_a_link_never_points_outside_the_lines_sites(ctx):
     line, operator, visitor = await setup(ctx)
     phishing = Page(url="https://evil.example/login", title="Log in")
-    sent = await dialogs.visitor_send(ctx, line, visitor, phishing, "visitor-msg-1", "hello")
+    sent = await dialogs.visitor_send(ctx, line, visitor.id, phishing, "visitor-msg-1", "hello")
     await visitor_contacts.set_visitor_email(ctx, visitor.id, "me@example.com")
     await dialogs.operator_send(ctx, operator, sent.dialog.id, "operator-msg-1", "hi")
     ctx.clock.advance(61)
@@ -74,7 +74,7 @@ async def test_a_link_never_points_outside_the_lines_sites(ctx):
 
 async def test_a_huge_transcript_keeps_the_body_short_and_attaches_the_whole_conversation(ctx):
     line, _, visitor = await setup(ctx)
-    sent = await dialogs.visitor_send(ctx, line, visitor, Page(), "visitor-msg-1", "message 1")
+    sent = await dialogs.visitor_send(ctx, line, visitor.id, Page(), "visitor-msg-1", "message 1")
     async with ctx.db.write() as s:
         dialog = await s.get(Dialog, sent.dialog.id)
         for seq in range(dialog.last_seq + 1, 1201):
@@ -104,9 +104,9 @@ async def test_a_huge_transcript_keeps_the_body_short_and_attaches_the_whole_con
 
 async def test_a_dialog_cannot_be_used_to_mail_transcripts_to_anyone_again_and_again(ctx):
     line, _, visitor = await setup(ctx)
-    sent = await dialogs.visitor_send(ctx, line, visitor, Page(), "visitor-msg-0", "hello")
+    sent = await dialogs.visitor_send(ctx, line, visitor.id, Page(), "visitor-msg-0", "hello")
     for n in range(conversation_mail.TRANSCRIPTS_PER_HOUR):
-        await dialogs.visitor_send(ctx, line, visitor, Page(), f"visitor-msg-{n + 1}", f"more {n}")
+        await dialogs.visitor_send(ctx, line, visitor.id, Page(), f"visitor-msg-{n + 1}", f"more {n}")
         await conversation_mail.request_transcript(ctx, sent.dialog.id, f"someone-{n}@example.com")
     with pytest.raises(RateLimited) as refused:
         await conversation_mail.request_transcript(ctx, sent.dialog.id, "one-more@example.com")

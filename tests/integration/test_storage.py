@@ -40,7 +40,7 @@ async def test_fifty_dialogs_opened_at_once_get_fifty_distinct_sequential_number
 
     outcomes = await asyncio.gather(
         *(
-            dialogs.visitor_send(ctx, line, who.visitor, Page(), f"first-msg-{n}", "hello")
+            dialogs.visitor_send(ctx, line, who.visitor.id, Page(), f"first-msg-{n}", "hello")
             for n, who in enumerate(people)
         )
     )
@@ -51,9 +51,9 @@ async def test_fifty_dialogs_opened_at_once_get_fifty_distinct_sequential_number
 async def test_concurrent_messages_in_one_dialog_get_gap_free_seqs(ctx):
     line = await lines.create_line(ctx, "Chatty", ["https://shop.example"], greeting="")
     who = await visitors.identify(ctx, None, "en", None)
-    first = await dialogs.visitor_send(ctx, line, who.visitor, Page(), "msg-000000", "0")
+    first = await dialogs.visitor_send(ctx, line, who.visitor.id, Page(), "msg-000000", "0")
     outcomes = await asyncio.gather(
-        *(dialogs.visitor_send(ctx, line, who.visitor, Page(), f"msg-{n:06d}", str(n)) for n in range(1, 40))
+        *(dialogs.visitor_send(ctx, line, who.visitor.id, Page(), f"msg-{n:06d}", str(n)) for n in range(1, 40))
     )
     assert sorted(o.seq for o in outcomes) == list(range(2, 41))
     async with ctx.db.read() as s:

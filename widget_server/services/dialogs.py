@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
 from widget_server.domain.visibility import VISITOR_KINDS, WRITTEN_KINDS, Audience, Kind, visible_to
-from widget_server.errors import Conflict, Forbidden
+from widget_server.errors import Conflict, Forbidden, NotFound
 from widget_server.i18n import gettext
 from widget_server.services import conversation_mail
 from widget_server.services.context import Context
@@ -73,6 +73,7 @@ class Outcome:
     duplicate: bool = False
     created: bool = False
     events: list[tuple[tuple[str, ...], Event]] = field(default_factory=list)
+    visitor: Visitor | None = None  # read when the use case created the dialog
 
 
 def _forms() -> Any:
@@ -172,9 +173,13 @@ async def line_language(s: AsyncSession, dialog: Dialog) -> str:
 
 
 async def _create_dialog(
-    ctx: Context, s: AsyncSession, line: OpenLine, visitor: Visitor, page: Page, forms_now: bool = True
+    ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page, forms_now: bool = True
 ) -> Outcome:
-    assert visitor.id is not None
+    # Read here rather than kept by the connection: an idle connection holds no ORM instance, and the forms see
+    # what the visitor told since they connected (a name given in an earlier dialog of this page).
+    visitor = await s.get(Visitor, visitor_id)
+    if visitor is None:
+        raise NotFound("No such visitor", "unknown_visitor")
     now = ctx.clock.now()
     dialog = Dialog(
         number=await _next_dialog_number(s),
@@ -188,7 +193,7 @@ async def _create_dialog(
     )
     s.add(dialog)
     await s.flush()
-    outcome = Outcome(dialog, created=True)
+    outcome = Outcome(dialog, created=True, visitor=visitor)
     if line.greeting:
         greeting = await append_message(ctx, s, dialog, Author("bot", line.name), line.greeting)
         outcome.events.append(message_event(ctx, dialog, greeting, line.name))
@@ -223,21 +228,20 @@ def check_visitor_dialog(dialog: Dialog | None, visitor_id: int, line_id: str) -
         raise Forbidden("This dialog is not yours")
 
 
-async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page: Page) -> Outcome:
+async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
     """The visitor opened the chat: their first dialog on this line starts, with the greeting."""
-    assert visitor.id is not None
     async with ctx.db.write() as s:
         existing = (
             await s.execute(
                 select(Dialog)
-                .where(Dialog.visitor_id == visitor.id, Dialog.line_id == line.id)  # type: ignore[arg-type]
+                .where(Dialog.visitor_id == visitor_id, Dialog.line_id == line.id)  # type: ignore[arg-type]
                 .order_by(Dialog.id.desc())  # type: ignore[union-attr]
                 .limit(1)
             )
         ).scalar_one_or_none()
         if existing is not None:
             return Outcome(existing)
-        outcome = await _create_dialog(ctx, s, line, visitor, page)
+        outcome = await _create_dialog(ctx, s, line, visitor_id, page)
     outcome.events[0:0] = await dialog_events(ctx, outcome.dialog)
     return outcome
 
@@ -245,16 +249,15 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor: Visitor, page:
 async def visitor_send(
     ctx: Context,
     line: OpenLine,
-    visitor: Visitor,
+    visitor_id: int,
     page: Page,
     client_msg_id: str,
     text: str,
     file: StagedFile | None = None,
 ) -> Outcome:
     """The visitor writes (or attaches `file`, then `text` is its name): into their open dialog, or a new one."""
-    assert visitor.id is not None
     if file is None:  # an attachment has a row of its own to write: the full use case
-        steady = await _append_steady(ctx, _visitor_draft(ctx, line, visitor.id, page, client_msg_id, text), None)
+        steady = await _append_steady(ctx, _visitor_draft(ctx, line, visitor_id, page, client_msg_id, text), None)
         if steady is not None:
             return steady
     async with ctx.db.write() as s:
@@ -262,7 +265,7 @@ async def visitor_send(
             await s.execute(
                 select(Dialog)
                 .where(
-                    Dialog.visitor_id == visitor.id,  # type: ignore[arg-type]
+                    Dialog.visitor_id == visitor_id,  # type: ignore[arg-type]
                     Dialog.line_id == line.id,  # type: ignore[arg-type]
                     Dialog.status.in_([st.value for st in OPEN_STATUSES]),  # type: ignore[attr-defined]
                 )
@@ -272,7 +275,7 @@ async def visitor_send(
             )
         ).scalar_one_or_none()
         if current is None:
-            outcome = await _create_dialog(ctx, s, line, visitor, page, forms_now=False)
+            outcome = await _create_dialog(ctx, s, line, visitor_id, page, forms_now=False)
         else:
             outcome = Outcome(current)
             duplicate = await _find_duplicate(s, current, client_msg_id)
@@ -288,7 +291,7 @@ async def visitor_send(
         attachment = await _attach(s, dialog, message, file, "visitor")
         outcome.events.append(message_event(ctx, dialog, message, None, attachment))
         outcome.seq = message.seq
-        started = (line, visitor) if outcome.created else None
+        started = (line, outcome.visitor) if outcome.visitor is not None else None
         outcome.events += await _forms().visitor_wrote(ctx, s, dialog, started)
     if outcome.created or dialog.status != status_before:
         outcome.events[0:0] = await dialog_events(ctx, dialog)

@@ -110,7 +110,7 @@ async def visitor_upload(request: Request) -> Response:
             ctx, request.stream(), request.headers.get("content-type"), request.query_params.get("name", "")
         )
         try:
-            outcome = await dialogs.visitor_send(ctx, line, visitor, Page(), client_msg_id, staged.name, file=staged)
+            outcome = await dialogs.visitor_send(ctx, line, visitor.id, Page(), client_msg_id, staged.name, file=staged)
         except BaseException:
             await uploads.discard(ctx, staged)
             raise

@@ -34,7 +34,7 @@ from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
 from widget_server.services.events import Event, line_topic, visitor_topic
 from widget_server.storage import welcome_read
-from widget_server.storage.tables import Dialog, OpenLine, Visitor
+from widget_server.storage.tables import Dialog, OpenLine
 from widget_server.web.socket_loop import next_frame, serve_frames
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class VisitorSession:
         self.conn.strict_unknown_dialogs = True
         self.conn.on_dialog_event = self._note_dialog
         self.conn.resync = self._resync
-        self.visitor: Visitor | None = None
+        self.visitor_id: int | None = None  # an id, not the ORM instance: idle connections are most of them
         self.dialog_id: int | None = None
         self.page = Page()
         self.pages: VisitorPages = websocket.app.state.visitor_pages
@@ -90,13 +90,13 @@ class VisitorSession:
 
     async def left_page(self) -> None:
         """The page went away: when it was the visitor's last one, the unread e-mail need not wait a minute."""
-        if not self.page_counted or self.visitor is None or self.visitor.id is None:
+        if not self.page_counted or self.visitor_id is None:
             return
-        if self.pages.closed(self.visitor.id, self.line.id):
+        if self.pages.closed(self.visitor_id, self.line.id):
             if self.conn.close_code == SERVER_RESTARTING:
                 return  # the page is still open: its widget comes back to the next server within seconds
             try:
-                await conversation_mail.on_visitor_left_page(self.ctx, self.visitor.id, self.line.id)
+                await conversation_mail.on_visitor_left_page(self.ctx, self.visitor_id, self.line.id)
             except Exception:
                 log.exception("recording that a visitor left failed")
 
@@ -120,6 +120,10 @@ class VisitorSession:
             return
         await self._welcome(hello)
         del hello  # else this frame keeps it for the connection's life
+        # Nothing reads the handshake's headers after the welcome; the scope would keep them (about 1.5 KB) for
+        # the connection's life.
+        self.conn.websocket.scope["headers"] = []
+        vars(self.conn.websocket).pop("_headers", None)
         await serve_frames(self.conn, VISITOR_FRAMES, self._handle)
 
     async def _await_hello(self) -> Hello | None:
@@ -164,9 +168,8 @@ class VisitorSession:
                 headers.get("user-agent"),
                 visitors.location_from_headers(headers),
             )
-        self.visitor = who.visitor
         assert who.visitor.id is not None
-        visitor_id = who.visitor.id
+        self.visitor_id = visitor_id = who.visitor.id
         if who.token_was_invalid:
             self.conn.error(InvalidInput("This visitor token is unknown; a new one was issued", "invalid_token"))
         self.pages.opened(visitor_id, self.line.id)
@@ -237,8 +240,8 @@ class VisitorSession:
 
     async def _resync(self, conn: Connection) -> None:
         """The bus may have lost events: send the current dialog as it is now and every message not yet sent."""
-        assert self.visitor is not None and self.visitor.id is not None
-        latest = await dialogs.latest_dialog(self.ctx, self.visitor.id, self.line.id)
+        assert self.visitor_id is not None
+        latest = await dialogs.latest_dialog(self.ctx, self.visitor_id, self.line.id)
         if latest is None or latest.id is None:
             return
         for dialog_id in sorted(set(conn.tracker.delivered) - {latest.id}):
@@ -257,12 +260,12 @@ class VisitorSession:
 
     async def _handle(self, frame: Frame) -> None:
         ctx = self.ctx
-        assert self.visitor is not None and self.visitor.id is not None
+        assert self.visitor_id is not None
         if isinstance(frame, VisitorSend):
             text = clean_message_text(frame.text, ctx.settings.max_message_chars)
             if isinstance(text, TextProblem):
                 raise InvalidInput(text.message, text.code)
-            outcome = await dialogs.visitor_send(ctx, self.line, self.visitor, self.page, frame.client_msg_id, text)
+            outcome = await dialogs.visitor_send(ctx, self.line, self.visitor_id, self.page, frame.client_msg_id, text)
             publish_all(ctx, outcome.events)
             self.dialog_id = outcome.dialog.id
             self.conn.reply(
@@ -275,7 +278,7 @@ class VisitorSession:
                 }
             )
         elif isinstance(frame, Open):
-            outcome = await dialogs.open_for_visitor(ctx, self.line, self.visitor, self.page)
+            outcome = await dialogs.open_for_visitor(ctx, self.line, self.visitor_id, self.page)
             publish_all(ctx, outcome.events)
             self.dialog_id = outcome.dialog.id
             if not outcome.created:
@@ -301,7 +304,7 @@ class VisitorSession:
             if event is not None:
                 ctx.events.publish(line_topic(self.line.id), event)
                 # The visitor's other tabs clear their unread badge too.
-                ctx.events.publish(visitor_topic(self.visitor.id, self.line.id), event)
+                ctx.events.publish(visitor_topic(self.visitor_id, self.line.id), event)
         elif isinstance(frame, FormSubmit | FormDismiss | TranscriptRequestIn):
             await self._form_frame(frame)
         elif isinstance(frame, Ping):
@@ -309,10 +312,10 @@ class VisitorSession:
 
     async def _form_frame(self, frame: FormSubmit | FormDismiss | TranscriptRequestIn) -> None:
         ctx = self.ctx
-        assert self.visitor is not None and self.visitor.id is not None
+        assert self.visitor_id is not None
         if isinstance(frame, FormSubmit):
             try:
-                outcome = await forms.submit(ctx, self.line, self.visitor.id, frame.form_id, frame.ref, frame.values)
+                outcome = await forms.submit(ctx, self.line, self.visitor_id, frame.form_id, frame.ref, frame.values)
             except FormRejected as exc:
                 self.conn.reply(
                     {
@@ -326,9 +329,9 @@ class VisitorSession:
                 )
                 return
         elif isinstance(frame, FormDismiss):
-            outcome = await forms.dismiss(ctx, self.line, self.visitor.id, frame.form_id)
+            outcome = await forms.dismiss(ctx, self.line, self.visitor_id, frame.form_id)
         else:
-            outcome = await forms.request_transcript(ctx, self.line, self.visitor.id)
+            outcome = await forms.request_transcript(ctx, self.line, self.visitor_id)
         publish_all(ctx, outcome.events)
         self.conn.reply(
             {
@@ -342,7 +345,7 @@ class VisitorSession:
         )
 
     async def _current_dialog(self) -> Dialog:
-        assert self.visitor is not None and self.visitor.id is not None
+        assert self.visitor_id is not None
         if self.dialog_id is None:
             raise Conflict("There is no dialog yet; send a message or open the chat first", "no_dialog")
-        return await dialogs.visitor_dialog(self.ctx, self.visitor.id, self.line.id, self.dialog_id)
+        return await dialogs.visitor_dialog(self.ctx, self.visitor_id, self.line.id, self.dialog_id)
