@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 Endpoint = Callable[[WebSocket], Awaitable[None]]
 
@@ -37,4 +37,9 @@ class SocketShortcut:
             await self.app(scope, receive, send)
             return
         scope["app"] = self.app  # what `websocket.app` reads: the endpoints find the context in its state
-        await endpoint(WebSocket(scope, receive, send))
+        try:
+            await endpoint(WebSocket(scope, receive, send))
+        except WebSocketDisconnect:
+            # The client hung up while the server was still answering it (a welcome under load, a closed tab): the
+            # endpoint has cleaned up; uvicorn would log it as an error of the application.
+            return
