@@ -15,6 +15,7 @@ SWITCH_INTERVAL = 0.0005  # seconds; see _serve
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from widget_server import gc_policy
     from widget_server.server import prepare, seed_demo, uvicorn_config
     from widget_server.web.app import create_app
 
@@ -47,6 +48,7 @@ def _serve(args: argparse.Namespace) -> None:
     # With the event loop busy they waited up to the default 5 ms switch interval for it, every statement, while
     # holding a pooled connection or the write lock: a storm of reconnecting visitors was welcomed at tens a second.
     sys.setswitchinterval(SWITCH_INTERVAL)
+    gc_policy.apply(gc_policy.parse_thresholds(settings.gc_thresholds))
     uvicorn.Server(uvicorn_config(app, settings)).run()
 
 

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from widget_server.domain.file_types import DEFAULT_ALLOWED, guess_declared
 from widget_server.domain.presence import HEARTBEAT_EVERY
+from widget_server.gc_policy import DEFAULT_THRESHOLDS, parse_thresholds
 
 
 class Settings(BaseSettings):
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     ws_ping_seconds: float = Field(20.0, gt=0)
     ws_ping_timeout_seconds: float = Field(20.0, gt=0)
     session_ttl_hours: int = Field(24 * 14, ge=1)
+    # Python's collector thresholds for `openline serve` (widget_server/gc_policy.py); empty keeps Python's own.
+    gc_thresholds: str = ",".join(str(n) for n in DEFAULT_THRESHOLDS)
 
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     upload_types: str = Field(
@@ -99,6 +102,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @field_validator("gc_thresholds")
+    @classmethod
+    def _gc_thresholds(cls, value: str) -> str:
+        parse_thresholds(value)
+        return value
 
     @field_validator("upload_types")
     @classmethod

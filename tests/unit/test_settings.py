@@ -72,3 +72,17 @@ def test_the_test_clock_file_moves_time_for_every_reader_at_once(tmp_path):
     writer.advance(0.5)
     assert (reader.now() - start).total_seconds() == 30
     assert reader.monotonic() == writer.monotonic()
+
+
+def test_collector_thresholds_are_three_numbers_or_empty_for_pythons_own(monkeypatch, capsys):
+    from widget_server.gc_policy import DEFAULT_THRESHOLDS, parse_thresholds
+
+    assert parse_thresholds(load_settings().gc_thresholds) == DEFAULT_THRESHOLDS
+    assert parse_thresholds(" 5000, 10 ,10") == (5000, 10, 10)
+    assert parse_thresholds("") is None
+    monkeypatch.setenv("GC_THRESHOLDS", "20000,20")
+    with pytest.raises(SystemExit):
+        load_settings()
+    assert "GC_THRESHOLDS" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="at least 1"):
+        parse_thresholds("0,10,10")
