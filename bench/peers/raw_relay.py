@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ import orjson
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 from bench.accounts import line_of_token
+from widget_server.gc_policy import DEFAULT_THRESHOLDS
 
 _ids = itertools.count(1)
 _dialog_line: dict[int, str] = {}
@@ -154,6 +156,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    # The collector settings `openline serve` uses (widget_server/gc_policy.py): the ceiling gets every tuning
+    # Openline has, or its full collections over 10,000 connections would decide its latency, not its design.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*DEFAULT_THRESHOLDS)
     try:
         import uvloop
 
