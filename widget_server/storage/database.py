@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -25,29 +25,36 @@ from widget_server.storage.writer_queue import WriterQueue
 T = TypeVar("T")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    # WAL lets readers go on while one connection writes; NORMAL is durable in WAL mode across a
-    # process crash (an OS crash may lose the last transactions, which is the trade SQLite documents).
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # Reads (the inbox list, history) touch pages all over the file: keep 64 MiB of them per connection
-    # and map the file, rather than copy every page in from the OS on each read.
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.execute("PRAGMA mmap_size=268435456")
-    cursor.close()
+SqliteSync = Literal["normal", "full"]
 
 
-def make_engine(url: str, pool_size: int = 32) -> AsyncEngine:
+def _sqlite_pragmas(synchronous: SqliteSync) -> Callable[[Any, Any], None]:
+    def apply(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        # WAL lets readers go on while one connection writes. NORMAL (the default) is durable in WAL mode across a
+        # process crash; an OS crash or power cut may lose the last transactions, the trade SQLite documents.
+        # FULL flushes the log at every commit (SQLITE_SYNCHRONOUS): one flush per group commit, not per message.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        # Reads (the inbox list, history) touch pages all over the file: keep 64 MiB of them per connection
+        # and map the file, rather than copy every page in from the OS on each read.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.close()
+
+    return apply
+
+
+def make_engine(url: str, pool_size: int = 32, synchronous: SqliteSync = "normal") -> AsyncEngine:
     if url.startswith("sqlite"):
         # A fixed pool: with overflow, every burst past the pool opened and closed aiosqlite connections, each a
         # new thread, a file open and four PRAGMAs (measured: 10,000 visitors connecting took minutes).
         engine = create_async_engine(
             url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0, pool_timeout=60
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(synchronous))
         return engine
     # Every query here serves someone waiting on a screen: no parallel workers (their start-up costs more than they
     # save on an inbox page, and they race the other sessions for the same cores) and no JIT compilation.
@@ -57,7 +64,7 @@ def make_engine(url: str, pool_size: int = 32) -> AsyncEngine:
     )
 
 
-def make_sync_sqlite_engine(url: str, pool_size: int = 5) -> Engine:
+def make_sync_sqlite_engine(url: str, pool_size: int = 5, synchronous: SqliteSync = "normal") -> Engine:
     """A plain sqlite3 engine on the same file, for work done whole in a thread (the message batcher)."""
     engine = create_engine(
         url.replace("sqlite+aiosqlite", "sqlite+pysqlite", 1),
@@ -65,18 +72,18 @@ def make_sync_sqlite_engine(url: str, pool_size: int = 5) -> Engine:
         connect_args={"timeout": 30, "check_same_thread": False},
         pool_size=pool_size,
     )
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_pragmas(synchronous))
     return engine
 
 
-def make_sqlite_reader_engine(url: str, pool_size: int) -> Engine:
+def make_sqlite_reader_engine(url: str, pool_size: int, synchronous: SqliteSync = "normal") -> Engine:
     """Sync sqlite3 connections whose transactions are real ones, for reads that must see one snapshot.
 
     Python's sqlite3 opens a transaction only before a write, so the SELECTs of a "transaction" each saw the
     database as it was at that statement. Here the driver's own handling is off and `BEGIN` is sent when the
     transaction starts (the recipe of SQLAlchemy's pysqlite notes), so every read in it sees the same snapshot.
     """
-    engine = make_sync_sqlite_engine(url, pool_size)
+    engine = make_sync_sqlite_engine(url, pool_size, synchronous)
 
     @event.listens_for(engine, "connect")
     def _no_driver_transactions(dbapi_conn: Any, _record: Any) -> None:
@@ -96,20 +103,24 @@ SQLITE_READERS = 4
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sqlite_synchronous: SqliteSync = "normal") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, synchronous=sqlite_synchronous)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers: WriterQueue | None = WriterQueue() if self.is_sqlite else None
         # SQLite: the one writer (who holds the lock) has a connection of its own. Taken from the readers' pool,
         # it waited behind every reader for a connection while holding the lock, and so did every writer queued
         # behind it (measured: the job runner's claim held the lock for 23 s while 200 consoles read).
-        self._writer_engine = make_engine(url, pool_size=1) if self.is_sqlite else self.engine
+        self._writer_engine = make_engine(url, 1, sqlite_synchronous) if self.is_sqlite else self.engine
         self._write_sessions = async_sessionmaker(self._writer_engine, expire_on_commit=False)
-        self.sync_engine: Engine | None = make_sync_sqlite_engine(url) if self.is_sqlite else None
+        self.sync_engine: Engine | None = (
+            make_sync_sqlite_engine(url, synchronous=sqlite_synchronous) if self.is_sqlite else None
+        )
         self._executor: ThreadPoolExecutor | None = None
-        self._reader_engine: Engine | None = make_sqlite_reader_engine(url, SQLITE_READERS) if self.is_sqlite else None
+        self._reader_engine: Engine | None = (
+            make_sqlite_reader_engine(url, SQLITE_READERS, sqlite_synchronous) if self.is_sqlite else None
+        )
         self._readers: ThreadPoolExecutor | None = None
         # Group commit for messages (see message_batch.py): the fast path of a chat under load.
         self.messages = MessageBatcher(self)

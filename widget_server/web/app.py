@@ -56,7 +56,7 @@ def create_app(
     bus: Bus | None = None,
     job_handlers: dict[str, Handler] | None = None,
 ) -> Starlette:
-    database = Database(settings.db_url)
+    database = Database(settings.db_url, settings.sqlite_synchronous)
     the_bus = bus or make_bus(settings.redis_url, settings.redis_prefix)
     handlers = default_handlers() if job_handlers is None else job_handlers
     if clock is None and settings.test_clock_file is not None:
