@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Where the SQLite file, the secret key and uploads live.")
     database_url: str = Field("", description="SQLAlchemy async URL; empty means a SQLite file in DATA_DIR.")
     sqlite_synchronous: Literal["normal", "full"] = Field(
-        "normal", description="full: flush SQLite's log at every commit, so a power cut loses nothing acknowledged."
+        "full", description="full: flush SQLite's log at every commit, so a power cut loses nothing acknowledged."
     )
     redis_url: str | None = Field(None, description="redis://... to share events between processes.")
     redis_prefix: str = Field(

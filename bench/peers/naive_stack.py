@@ -53,10 +53,11 @@ engine = create_async_engine(os.environ.get("NAIVE_DATABASE_URL", "sqlite+aiosql
 
 @event.listens_for(engine.sync_engine, "connect")
 def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # The same durability as Openline's SQLite (WAL, synchronous=NORMAL), so the comparison is about the code.
+    # The same durability as Openline's SQLite by default (WAL, synchronous=FULL: every commit flushed before the
+    # acknowledgement), so the comparison is about the code.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
