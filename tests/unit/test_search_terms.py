@@ -17,6 +17,8 @@ from widget_server.domain.search_terms import (
 def test_words_are_lower_cased_deduplicated_and_one_letter_words_dropped():
     assert search_terms("Ship a SHIP to Spain!") == ("ship", "to", "spain")
     assert search_terms("Доставка в Киев") == ("доставка", "киев")
+    # Letters that case folding takes apart come back whole, or lose only the accent it split off.
+    assert search_terms("ῶδε ῶ İstanbul") == ("ῶδε", "istanbul")
 
 
 def test_queries_quote_every_word_as_a_prefix():

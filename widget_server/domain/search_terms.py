@@ -9,6 +9,7 @@ do, each one quoted.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_TERMS = 8
 MAX_TERM_CHARS = 64
@@ -21,7 +22,10 @@ def search_terms(raw: str) -> tuple[str, ...]:
     """The words to search for, lower-cased, in order, without repeats."""
     terms: list[str] = []
     for match in _WORD.finditer(raw[:1000]):
-        word = match.group().casefold()[:MAX_TERM_CHARS]
+        # Case folding can take a letter apart ("ῶ" -> "ω" + a combining accent, "İ" -> "i" + a dot): put it back
+        # together, and drop what still is not a letter or digit, so a term stays letters and digits only.
+        folded = unicodedata.normalize("NFC", match.group().casefold())
+        word = "".join(c for c in folded if c.isalnum())[:MAX_TERM_CHARS]
         if len(word) >= MIN_TERM_CHARS and word not in terms:
             terms.append(word)
         if len(terms) == MAX_TERMS:
