@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from tests.support.clients import Visitor, login, make_line
+from widget_server.domain.visibility import Audience
 from widget_server.services import dialogs, lines, visitor_contacts, visitors
 from widget_server.services.dialogs import Page
 from widget_server.services.tokens import token_hash
@@ -59,6 +61,41 @@ async def test_concurrent_messages_in_one_dialog_get_gap_free_seqs(ctx):
     async with ctx.db.read() as s:
         stored = (await s.execute(select(Message.seq).where(Message.dialog_id == first.dialog.id))).scalars().all()
     assert sorted(stored) == list(range(1, 41))
+
+
+async def test_a_burst_stored_in_one_group_commit_reads_back_exactly_as_it_was_delivered(ctx):
+    # A burst of steady messages is stored in one transaction (storage/message_batch.py), on SQLite straight on the
+    # driver (storage/message_rows.py). What a client was sent live must be what a reconnect reads back later:
+    # text, order, author, time to the microsecond; a resend inside the burst is one message, not two.
+    line = await lines.create_line(ctx, "Steady", ["https://shop.example"], greeting="")
+    who = await visitors.identify(ctx, None, "en", None)
+    first = await dialogs.visitor_send(ctx, line, who.visitor.id, dialogs.Page(), "m-0", "first")
+    page = dialogs.Page("https://shop.example/cart?x=1&y=<2>", "Cart — 5 € <b>")
+    texts = [f"line {n}: ünïcode ῶδε 🙂 'quotes' \"and\" <tags>" for n in range(1, 25)]
+    outcomes = await asyncio.gather(
+        *(dialogs.visitor_send(ctx, line, who.visitor.id, page, f"m-{n}", text) for n, text in enumerate(texts, 1)),
+        dialogs.visitor_send(ctx, line, who.visitor.id, page, "m-3", texts[2]),
+    )
+
+    live = {}
+    for outcome in outcomes:
+        for _topics, event in outcome.events:
+            payload = json.loads(event.frame)
+            if payload["type"] == "message":
+                live[payload["seq"]] = payload
+    assert sorted(live) == list(range(2, 26))
+    assert [live[seq]["text"] for seq in range(2, 26)] == texts
+    stored = await dialogs.load_messages(ctx, first.dialog.id, after_seq=1, limit=None, audience=Audience.VISITOR)
+    assert stored == [live[seq] for seq in range(2, 26)]
+
+    resent = [o for o in outcomes if o.seq == outcomes[2].seq]
+    assert len(resent) == 2 and sorted(o.duplicate for o in resent) == [False, True]
+    again = await dialogs.visitor_send(ctx, line, who.visitor.id, page, "m-5", texts[4])  # found in the database
+    assert again.duplicate and again.seq == next(seq for seq, m in live.items() if m["client_msg_id"] == "m-5")
+    dialog = await dialogs.latest_dialog(ctx, who.visitor.id, line.id)
+    assert dialog is not None
+    assert (dialog.last_seq, dialog.page_url, dialog.page_title) == (25, page.url, page.title)
+    assert dialog.updated_at == ctx.clock.now()
 
 
 async def test_fifty_visitors_writing_at_once_through_the_server_get_distinct_numbers(server):

@@ -15,17 +15,16 @@ light load a draft is written at once, alone.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
-from widget_server.storage.tables import Dialog, Message, Visitor
+from widget_server.storage.message_rows import rows_for
+from widget_server.storage.tables import Message
 
 if TYPE_CHECKING:
     from widget_server.storage.database import Database
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-_dialogs = Dialog.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_visitors = Visitor.__table__  # type: ignore[attr-defined]
 # Every other column of a message at its model default, so a column added later is written (and read) too.
 _MESSAGE_DEFAULTS: dict[str, Any] = {
     name: field.get_default(call_default_factory=True) if not field.is_required() else None
@@ -151,10 +147,13 @@ class MessageBatcher:
 
 
 def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
-    dialogs = _lock_dialogs(conn, drafts)
+    rows = rows_for(conn)
+    ids = list({d.dialog_id for d in drafts if d.dialog_id is not None})
+    visitors = list({d.visitor_line[0] for d in drafts if d.visitor_line is not None})
+    dialogs = rows.dialogs(ids, visitors) if ids or visitors else {}
     by_visitor: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for row in sorted(dialogs.values(), key=lambda r: -r["id"]):
-        by_visitor.setdefault((row["visitor_id"], row["line_id"]), []).append(row)
+    for dialog in sorted(dialogs.values(), key=lambda r: -r["id"]):
+        by_visitor.setdefault((dialog["visitor_id"], dialog["line_id"]), []).append(dialog)
 
     chosen: list[dict[str, Any] | None] = []
     for draft in drafts:
@@ -165,16 +164,16 @@ def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
         if row is not None and not _may_append(conn, draft, row):
             row = None
         chosen.append(row)
-    with_email = _visitors_with_email(
-        conn, [r["visitor_id"] for d, r in zip(drafts, chosen, strict=True) if r and d.needs_visitor_without_email]
-    )
+    asked = list({r["visitor_id"] for d, r in zip(drafts, chosen, strict=True) if r and d.needs_visitor_without_email})
+    with_email = rows.visitors_with_email(asked) if asked else set()
     if with_email:
         chosen = [
             None if r is not None and d.needs_visitor_without_email and r["visitor_id"] in with_email else r
             for d, r in zip(drafts, chosen, strict=True)
         ]
 
-    earlier = _stored_ids(conn, [(r["id"], d.client_msg_id) for d, r in zip(drafts, chosen, strict=True) if r])
+    keys = list(dict.fromkeys((r["id"], d.client_msg_id) for d, r in zip(drafts, chosen, strict=True) if r))
+    earlier = rows.stored(keys) if keys else {}
     results: list[Result] = []
     inserts: list[dict[str, Any]] = []
     touched: dict[int, dict[str, Any]] = {}
@@ -211,21 +210,8 @@ def _store(conn: Connection, drafts: list[Draft]) -> list[Result]:
         touched[row["id"]] = row
         results.append(Appended(dict(row), message))
     if inserts:
-        conn.execute(_INSERT, inserts)
-        conn.execute(
-            _UPDATE,
-            [
-                {
-                    "b_id": r["id"],
-                    "b_last_seq": r["last_seq"],
-                    "b_updated_at": r["updated_at"],
-                    "b_waiting_since": r["waiting_since"],
-                    "b_page_url": r["page_url"],
-                    "b_page_title": r["page_title"],
-                }
-                for r in touched.values()
-            ],
-        )
+        rows.insert(inserts)
+        rows.move_dialogs(list(touched.values()))
     return results
 
 
@@ -237,83 +223,3 @@ def _may_append(conn: Connection, draft: Draft, row: dict[str, Any]) -> bool:
     if draft.needs_operator and row["operator_id"] is None:
         return draft.unassigned_ok is not None and draft.unassigned_ok(conn, row)
     return True
-
-
-# Built once: statements with expanding parameters hit SQLAlchemy's compiled cache instead of being rebuilt.
-_BY_ID = _dialogs.c.id.in_(bindparam("ids", expanding=True))
-# All of the visitors' dialogs, whatever their status (the caller picks the open ones): with a status condition
-# here, SQLite's planner chose the status index and read every open dialog of the installation for each batch.
-_BY_VISITOR = _dialogs.c.visitor_id.in_(bindparam("visitors", expanding=True))
-_LOCK = {
-    (True, False): select(_dialogs).where(_BY_ID),
-    (False, True): select(_dialogs).where(_BY_VISITOR),
-    (True, True): select(_dialogs).where(_BY_ID | _BY_VISITOR),
-}
-_LOCK = {k: q.order_by(_dialogs.c.id).with_for_update() for k, q in _LOCK.items()}
-
-
-@functools.cache
-def _stored_query(size: int) -> Select[Any]:
-    """Messages with any of `size` (dialog, client_msg_id) pairs: one index lookup per pair.
-
-    `dialog_id IN (...) AND client_msg_id IN (...)` made SQLite look up every combination (a batch of 300 is
-    90,000 lookups), and a row value `IN` made it scan the table. Sizes are powers of two, so that a handful of
-    statements is ever compiled.
-    """
-    pairs = [
-        and_(_messages.c.dialog_id == bindparam(f"d{i}"), _messages.c.client_msg_id == bindparam(f"c{i}"))
-        for i in range(size)
-    ]
-    return select(_messages).where(or_(*pairs))
-
-
-_WITH_EMAIL = select(_visitors.c.id).where(
-    _visitors.c.id.in_(bindparam("ids", expanding=True)), _visitors.c.email.is_not(None), _visitors.c.email != ""
-)
-_INSERT = _messages.insert()
-_UPDATE = (
-    update(_dialogs)
-    .where(_dialogs.c.id == bindparam("b_id"))
-    .values(
-        last_seq=bindparam("b_last_seq"),
-        updated_at=bindparam("b_updated_at"),
-        waiting_since=bindparam("b_waiting_since"),
-        page_url=bindparam("b_page_url"),
-        page_title=bindparam("b_page_title"),
-    )
-)
-
-
-def _lock_dialogs(conn: Connection, drafts: list[Draft]) -> dict[int, dict[str, Any]]:
-    """The drafts' dialogs, locked (row locks on PostgreSQL, in id order so two writers cannot deadlock)."""
-    ids = list({d.dialog_id for d in drafts if d.dialog_id is not None})
-    visitors = list({d.visitor_line[0] for d in drafts if d.visitor_line is not None})
-    if not ids and not visitors:
-        return {}
-    params: dict[str, Any] = {}
-    if ids:
-        params["ids"] = ids
-    if visitors:
-        params["visitors"] = visitors
-    rows = conn.execute(_LOCK[(bool(ids), bool(visitors))], params)
-    return {row["id"]: dict(row) for row in rows.mappings()}
-
-
-def _stored_ids(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict[str, Any]]:
-    wanted = list(dict.fromkeys(keys))
-    found = {}
-    # At most 256 pairs a statement: SQLite parses an OR chain as a tree as deep as the chain is long (limit 1000).
-    for start in range(0, len(wanted), 256):
-        chunk = wanted[start : start + 256]
-        size = 1 << (len(chunk) - 1).bit_length()
-        padded = chunk + [chunk[-1]] * (size - len(chunk))
-        params = {f"d{i}": d for i, (d, _) in enumerate(padded)} | {f"c{i}": c for i, (_, c) in enumerate(padded)}
-        for row in conn.execute(_stored_query(size), params).mappings():
-            found[(row["dialog_id"], row["client_msg_id"])] = {k: v for k, v in row.items() if k != "id"}
-    return found
-
-
-def _visitors_with_email(conn: Connection, visitor_ids: list[int]) -> set[int]:
-    if not visitor_ids:
-        return set()
-    return {row[0] for row in conn.execute(_WITH_EMAIL, {"ids": list(set(visitor_ids))})}
