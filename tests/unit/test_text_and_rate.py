@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 from widget_server.domain.rate_limit import KeyedBuckets, TokenBucket
-from widget_server.domain.text import TextProblem, clean_message_text, single_line
+from widget_server.domain.text import CONTROL_CHARACTERS, TextProblem, clean_message_text, single_line
 
 
 def test_text_is_trimmed_and_newlines_kept():
@@ -13,6 +16,17 @@ def test_text_is_trimmed_and_newlines_kept():
 def test_control_characters_are_refused():
     result = clean_message_text("hi\x1b[31m", 100)
     assert isinstance(result, TextProblem) and result.code == "invalid"
+
+
+def test_every_control_character_but_newline_and_tab_is_refused_and_nothing_else():
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        control = unicodedata.category(ch) == "Cc"
+        assert bool(CONTROL_CHARACTERS.fullmatch(ch)) == control, hex(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # a lone surrogate never reaches us: frames are decoded as UTF-8
+        refused = isinstance(clean_message_text(f"a{ch}b", 10), TextProblem)
+        assert refused == (control and ch not in "\t\n\r"), hex(code)
 
 
 def test_over_long_text_is_refused_with_its_own_code():
