@@ -151,8 +151,8 @@ async def run_peer(
             await asyncio.sleep(1.0)
         if wanted("storm"):
             storm_profile = workdir / f"{name}-storm.profile.txt" if profile else None
-            with _profiled(launched.target.pids, storm_profile):
-                await _workload(result, "storm", workloads.storm(clients, sizes, tally))
+            profiler = _profiled(launched.target.pids, storm_profile)
+            await _workload(result, "storm", workloads.storm(clients, sizes, tally, profiler))
         result["error_frames"] = dict(tally.errors)
         alive = [p.poll() is None for p in launched.processes]
         result["server_survived"] = all(alive)
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", help="scratch space for databases and logs")
     parser.add_argument("--steps", help="offered loads of the dialogs workload, e.g. 500,1000")
     parser.add_argument("--step-seconds", type=float, help="how long each offered load is held")
-    parser.add_argument("--profile", action="store_true", help="py-spy the servers during the dialogs workload")
+    parser.add_argument("--profile", action="store_true", help="py-spy the servers in the dialog steps and the storm")
     parser.add_argument("--set", action="append", metavar="SIZE=N", help="override one size, e.g. idle=2000")
     parser.add_argument("--only", help="comma-separated workloads to run after idle: dialogs, fanout, storm")
     parser.add_argument("--render", metavar="JSON", help="only rewrite RESULTS.md from a results file")

@@ -370,7 +370,10 @@ async def fanout(clients: Clients, sizes: Sizes, tally: Tally) -> dict[str, Any]
     }
 
 
-async def storm(clients: Clients, sizes: Sizes, tally: Tally) -> dict[str, Any]:
+async def storm(
+    clients: Clients, sizes: Sizes, tally: Tally, around_storm: contextlib.AbstractContextManager[Any] | None = None
+) -> dict[str, Any]:
+    """`around_storm` wraps the drop and the catching up only (a profiler), not the setup before them."""
     target = clients.target
     if not target.stores_messages:
         return {"skipped": "stores nothing, so a dropped client cannot resume: every message sent meanwhile is lost"}
@@ -439,20 +442,20 @@ async def storm(clients: Clients, sizes: Sizes, tally: Tally) -> dict[str, Any]:
         last_welcome = time.monotonic()
         reconnected.append(conn)
 
-    before = tally.snapshot()
-    flow_task = asyncio.get_running_loop().create_task(flow())
-    await asyncio.sleep(1.0)
-    t_drop = time.monotonic()
-    close_all(visitors)
-    await asyncio.gather(*(come_back(v, random.uniform(0, sizes.storm_jitter)) for v in visitors))
-    await flow_task
-    await wait_until(lambda: acks >= sent, 60)
-
     def caught_up() -> bool:
         return all(c.last.get(c.dialog_id or 0, 0) >= final[c.dialog_id or 0] for c in reconnected)
 
-    all_caught = await wait_until(caught_up, 60)
-    t_caught = time.monotonic()
+    before = tally.snapshot()
+    with around_storm or contextlib.nullcontext():
+        flow_task = asyncio.get_running_loop().create_task(flow())
+        await asyncio.sleep(1.0)
+        t_drop = time.monotonic()
+        close_all(visitors)
+        await asyncio.gather(*(come_back(v, random.uniform(0, sizes.storm_jitter)) for v in visitors))
+        await flow_task
+        await wait_until(lambda: acks >= sent, 60)
+        all_caught = await wait_until(caught_up, 60)
+        t_caught = time.monotonic()
     behind = sum(1 for c in reconnected if c.last.get(c.dialog_id or 0, 0) < final[c.dialog_id or 0])
     after = tally.snapshot()
     close_all([operator, *reconnected])

@@ -7,16 +7,24 @@ import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.support.clients import Visitor, login, make_line
 from widget_server.domain.visibility import Audience
 from widget_server.services import dialogs, lines, visitor_contacts, visitors
 from widget_server.services.dialogs import Page
 from widget_server.services.tokens import token_hash
-from widget_server.storage import fulltext
+from widget_server.storage import fulltext, welcome_read
 from widget_server.storage.migrate import upgrade
-from widget_server.storage.tables import Message, VisitorToken, metadata
+from widget_server.storage.tables import (
+    Attachment,
+    Dialog,
+    DialogForm,
+    Message,
+    Operator,
+    VisitorToken,
+    metadata,
+)
 
 
 async def test_migrations_produce_exactly_the_models_schema(ctx):
@@ -132,3 +140,96 @@ async def test_a_returning_visitor_is_known_by_a_token_issued_later_too(ctx):
     again = await visitors.identify(ctx, later, "pt", "Firefox")
     assert (again.visitor.id, again.is_new, again.visitor.language) == (who.visitor.id, False, "pt")
     assert (await visitors.identify(ctx, "never-issued", "en", None)).token_was_invalid
+
+
+async def test_a_welcome_read_on_the_driver_is_what_core_reads(ctx):
+    # A visitor's welcome is read straight on sqlite3 (storage/driver_select.py), every other read through Core.
+    # Both must give the same rows, or a reconnecting visitor would see their history differently from a first
+    # visit: times in UTC to the microsecond, JSON values, flags, joined operator and attachment, the bot's name.
+    line = await lines.create_line(ctx, "Shop — «Zoë»", ["https://shop.example"], greeting="")
+    who = await visitors.identify(ctx, None, "en", "Firefox")
+    sent = await dialogs.visitor_send(
+        ctx, line, who.visitor.id, Page("https://shop.example/?q=<1>", "Ünï"), "m-1", "hi ῶ"
+    )
+    dialog_id = sent.dialog.id
+    now = ctx.clock.now()
+    async with ctx.db.write() as s:
+        operator = Operator(email="ana@example.com", name="Ana «A»", password_hash="x", created_at=now)
+        s.add(operator)
+        await s.flush()
+        rows = [
+            Message(
+                dialog_id=dialog_id,
+                seq=2,
+                kind="text",
+                author_type="operator",
+                operator_id=operator.id,
+                body="Hello 🙂",
+                client_msg_id="o-1",
+                created_at=now,
+                data={"edited": False},
+            ),
+            Message(dialog_id=dialog_id, seq=3, kind="text", author_type="bot", body="A bot", created_at=now),
+            Message(dialog_id=dialog_id, seq=4, kind="file", author_type="visitor", body="cart.pdf", created_at=now),
+        ]
+        s.add_all(rows)
+        await s.flush()
+        s.add(
+            Attachment(
+                id="a" * 32,
+                dialog_id=dialog_id,
+                message_id=rows[2].id,
+                name="cart «1».pdf",
+                content_type="application/pdf",
+                size=2**33,
+                sha256="f" * 64,
+                storage_key="k/1",
+                uploader_type="visitor",
+                created_at=now,
+            )
+        )
+        s.add(
+            DialogForm(
+                dialog_id=dialog_id,
+                visitor_id=who.visitor.id,
+                kind="intro",
+                status="open",
+                step="email",
+                auto=False,
+                values={"name": "Zoë", "n": [1, None]},
+                shown_at=now,
+            )
+        )
+        s.add(VisitorToken(token_hash=token_hash("later"), visitor_id=who.visitor.id, created_at=now))
+        await s.execute(update(Dialog).where(Dialog.id == dialog_id).values(operator_id=operator.id, last_seq=4))
+
+    def reads(conn):
+        def choose(latest):
+            return latest["id"], 1
+
+        return (
+            welcome_read.read_arrival(conn, token_hash(who.token), line.id, dialog_id),
+            welcome_read.read_arrival(conn, token_hash("later"), line.id, None),
+            welcome_read.read_arrival(conn, token_hash("never-issued"), line.id, None),
+            welcome_read.read_welcome(conn, who.visitor.id, line.id, choose, 50, ["text", "file"], "open"),
+            welcome_read.read_messages(conn, dialog_id, 0, None, 2, None),
+            welcome_read.read_messages(conn, dialog_id, 1, 3, None, ["text"]),
+            welcome_read.read_line(conn, line.id),
+        )
+
+    on_driver = await ctx.db.run_read(reads)
+    async with ctx.db.engine.connect() as conn:  # aiosqlite or asyncpg: Core
+        through_core = await conn.run_sync(reads)
+    assert on_driver == through_core
+    arrival, later, unknown, welcome, latest_two, middle, line_row = on_driver
+    assert arrival.visitor["user_agent"] == "Firefox" and arrival.resume_dialog["id"] == dialog_id
+    assert later.visitor["id"] == who.visitor.id and unknown.visitor is None
+    assert [m.message["seq"] for m in welcome.messages.rows] == [2, 3, 4]
+    assert welcome.messages.bot_name == line.name and welcome.operator_name == "Ana «A»"
+    assert welcome.messages.rows[0].message["created_at"] == now and welcome.messages.rows[0].operator_name == "Ana «A»"
+    assert welcome.messages.rows[2].attachment["size"] == 2**33
+    form = next(f for f in welcome.open_forms if f["kind"] == "intro")
+    assert form["values"] == {"name": "Zoë", "n": [1, None]} and form["auto"] is False and form["shown_at"] == now
+    assert welcome.contact == {"name": None, "email": None, "phone": None}
+    assert [m.message["seq"] for m in latest_two.rows] == [3, 4]
+    assert [m.message["seq"] for m in middle.rows] == [2, 3] and line_row["name"] == line.name

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from widget_server.storage.console_beats import ConsoleBeats
 from widget_server.storage.message_batch import MessageBatcher
+from widget_server.storage.thread_connections import ThreadConnections
 from widget_server.storage.visitor_emails import VisitorEmails
 from widget_server.storage.visitor_seen import VisitorSeen
 from widget_server.storage.writer_queue import WriterQueue
@@ -118,10 +119,12 @@ class Database:
             make_sync_sqlite_engine(url, synchronous=sqlite_synchronous) if self.is_sqlite else None
         )
         self._executor: ThreadPoolExecutor | None = None
+        self._writer_connections = ThreadConnections(self.sync_engine) if self.sync_engine is not None else None
         self._reader_engine: Engine | None = (
             make_sqlite_reader_engine(url, SQLITE_READERS, sqlite_synchronous) if self.is_sqlite else None
         )
         self._readers: ThreadPoolExecutor | None = None
+        self._reader_connections = ThreadConnections(self._reader_engine) if self._reader_engine is not None else None
         # Group commit for messages (see message_batch.py): the fast path of a chat under load.
         self.messages = MessageBatcher(self)
         # Group commit for the visitors' "last seen" of every hello (see visitor_seen.py).
@@ -155,19 +158,15 @@ class Database:
         trip to its thread and back, and each return waits for the busy event loop to hand over the GIL (up to the
         5 ms switch interval): a transaction of five statements took tens of milliseconds, holding the lock.
         """
-        if self.sync_engine is None:
+        if self._writer_connections is None:
             async with self.write_core() as conn:
                 return await conn.run_sync(work, *args)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        engine = self.sync_engine
-
-        def in_transaction() -> T:
-            with engine.begin() as conn:
-                return work(conn, *args)
-
         async with self.write_lock(quick=True):
-            return await asyncio.get_running_loop().run_in_executor(self._executor, in_transaction)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._writer_connections.run, work, *args
+            )
 
     async def run_read(self, work: Callable[..., T], *args: Any) -> T:
         """`work(connection, *args)`, plain synchronous Core, in one read transaction.
@@ -177,18 +176,13 @@ class Database:
         waited for the busy event loop, and 5,000 visitors coming back at once ran the pool of 32 connections dry
         (pool timeouts, refused handshakes). No ORM instances either: building them cost more than the queries.
         """
-        if self._reader_engine is None:
+        if self._reader_connections is None:
             async with self.engine.connect() as conn:
                 return await conn.run_sync(work, *args)
         if self._readers is None:
             self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
-        engine = self._reader_engine
-
-        def in_transaction() -> T:
-            with engine.begin() as conn:
-                return work(conn, *args)
-
-        return await asyncio.get_running_loop().run_in_executor(self._readers, in_transaction)
+        read = self._reader_connections.run
+        return await asyncio.get_running_loop().run_in_executor(self._readers, read, work, *args)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -229,6 +223,9 @@ class Database:
         if self._readers is not None:
             self._readers.shutdown(wait=True)
             self._readers = None
+        for connections in (self._writer_connections, self._reader_connections):
+            if connections is not None:
+                connections.close()
         await self.engine.dispose()
         if self._writer_engine is not self.engine:
             await self._writer_engine.dispose()

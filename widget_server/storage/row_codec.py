@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import NamedColumn
 
 
 class RowCodec:
-    def __init__(self, columns: Iterable[Column[Any]], dialect: Dialect) -> None:
+    def __init__(self, columns: Iterable[NamedColumn[Any]], dialect: Dialect) -> None:
         columns = list(columns)
         self.names: tuple[str, ...] = tuple(c.name for c in columns)
         impls = [c.type.dialect_impl(dialect) for c in columns]

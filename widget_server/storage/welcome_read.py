@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from widget_server.storage.driver_select import DriverSelect
 from widget_server.storage.tables import (
     Attachment,
     Dialog,
@@ -42,16 +43,16 @@ _operators = Operator.__table__  # type: ignore[attr-defined]
 _attachments = Attachment.__table__  # type: ignore[attr-defined]
 _forms = DialogForm.__table__  # type: ignore[attr-defined]
 
-# Statements built once, with bound parameters: building one per call (and its cache key) cost as much as
-# running it.
-_LINE = select(_lines).where(_lines.c.id == bindparam("line_id"))
-_BY_TOKEN = select(_visitors).where(_visitors.c.token_hash == bindparam("hashed"))
-_BY_LATER_TOKEN = (
+# Statements built once, with bound parameters, and run on the driver where it is SQLite (driver_select.py):
+# building one per call (and its cache key) cost as much as running it, and Core's execution as much again.
+_LINE = DriverSelect(select(_lines).where(_lines.c.id == bindparam("line_id")))
+_BY_TOKEN = DriverSelect(select(_visitors).where(_visitors.c.token_hash == bindparam("hashed")))
+_BY_LATER_TOKEN = DriverSelect(
     select(_visitors)
     .join(_tokens, _tokens.c.visitor_id == _visitors.c.id)
     .where(_tokens.c.token_hash == bindparam("hashed"))
 )
-_CLOSED_PAGES = (
+_CLOSED_PAGES = DriverSelect(
     select(_mail.c.dialog_id)
     .join(_dialogs, _dialogs.c.id == _mail.c.dialog_id)
     .where(
@@ -60,20 +61,20 @@ _CLOSED_PAGES = (
         _mail.c.page_closed_at.is_not(None),
     )
 )
-_DIALOG = select(_dialogs).where(_dialogs.c.id == bindparam("dialog_id"))
-_LATEST_DIALOG = (
+_DIALOG = DriverSelect(select(_dialogs).where(_dialogs.c.id == bindparam("dialog_id")))
+_LATEST_DIALOG = DriverSelect(
     select(_dialogs)
     .where(_dialogs.c.visitor_id == bindparam("visitor_id"), _dialogs.c.line_id == bindparam("line_id"))
     .order_by(_dialogs.c.id.desc())
     .limit(1)
 )
-_OPERATOR_NAME = select(_operators.c.name).where(_operators.c.id == bindparam("operator_id"))
-_BOT_NAME = (
+_OPERATOR_NAME = DriverSelect(select(_operators.c.name).where(_operators.c.id == bindparam("operator_id")))
+_BOT_NAME = DriverSelect(
     select(_lines.c.name)
     .join(_dialogs, _dialogs.c.line_id == _lines.c.id)
     .where(_dialogs.c.id == bindparam("dialog_id"))
 )
-_OPEN_FORMS = (
+_OPEN_FORMS = DriverSelect(
     select(_forms)
     .join(_dialogs, _dialogs.c.id == _forms.c.dialog_id)
     .where(
@@ -83,10 +84,12 @@ _OPEN_FORMS = (
     )
     .order_by(_forms.c.id)
 )
-_CONTACT = select(_visitors.c.name, _visitors.c.email, _visitors.c.phone).where(
-    _visitors.c.id == bindparam("visitor_id")
+_CONTACT = DriverSelect(
+    select(_visitors.c.name, _visitors.c.email, _visitors.c.phone).where(_visitors.c.id == bindparam("visitor_id"))
 )
 _ATTACHMENT = [c.label(f"attachment_{c.name}") for c in _attachments.c]
+_MESSAGE_COLUMNS = [c.name for c in _messages.c]
+_ATTACHMENT_COLUMNS = [(c.name, label.name) for c, label in zip(_attachments.c, _ATTACHMENT, strict=True)]
 _MESSAGES = (
     select(*_messages.c, _operators.c.name.label("operator_name"), *_ATTACHMENT)
     .outerjoin(_operators, _operators.c.id == _messages.c.operator_id)
@@ -94,12 +97,12 @@ _MESSAGES = (
     .where(_messages.c.dialog_id == bindparam("dialog_id"), _messages.c.seq > bindparam("after"))
 )
 # (kinds given, upto given, newest first with a limit) -> the statement
-_MESSAGE_QUERIES: dict[tuple[bool, bool, bool], Any] = {}
+_MESSAGE_QUERIES: dict[tuple[bool, bool, bool], DriverSelect] = {}
 
 
-def _messages_query(kinds: bool, upto: bool, latest: bool) -> Any:
-    query = _MESSAGE_QUERIES.get((kinds, upto, latest))
-    if query is None:
+def _messages_query(kinds: bool, upto: bool, latest: bool) -> DriverSelect:
+    prepared = _MESSAGE_QUERIES.get((kinds, upto, latest))
+    if prepared is None:
         query = _MESSAGES
         if kinds:
             query = query.where(_messages.c.kind.in_(bindparam("kinds", expanding=True)))
@@ -109,8 +112,8 @@ def _messages_query(kinds: bool, upto: bool, latest: bool) -> Any:
             query = query.order_by(_messages.c.seq.desc()).limit(bindparam("limit"))
         else:
             query = query.order_by(_messages.c.seq)
-        _MESSAGE_QUERIES[(kinds, upto, latest)] = query
-    return query
+        prepared = _MESSAGE_QUERIES[(kinds, upto, latest)] = DriverSelect(query)
+    return prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,25 +152,17 @@ class Welcome:
 
 
 def read_line(conn: Connection, line_id: str) -> Row | None:
-    row = conn.execute(_LINE, {"line_id": line_id}).first()
-    return dict(row._mapping) if row is not None else None
+    return _LINE.first(conn, {"line_id": line_id})
 
 
 def visitor_for_token(conn: Connection, hashed: str) -> Row | None:
     """The visitor holding this token: their first one, or one issued later by an e-mail's link."""
-    row = conn.execute(select(_visitors).where(_visitors.c.token_hash == hashed)).first()
-    if row is None:
-        row = conn.execute(
-            select(_visitors)
-            .join(_tokens, _tokens.c.visitor_id == _visitors.c.id)
-            .where(_tokens.c.token_hash == hashed)
-        ).first()
-    return dict(row._mapping) if row is not None else None
+    return _BY_TOKEN.first(conn, {"hashed": hashed}) or _BY_LATER_TOKEN.first(conn, {"hashed": hashed})
 
 
 def closed_page_dialogs(conn: Connection, visitor_id: int, line_id: str) -> list[int]:
     """The visitor's dialogs on the line whose pages were all closed (the unread-mail page-closed rule)."""
-    return list(conn.execute(_CLOSED_PAGES, {"visitor_id": visitor_id, "line_id": line_id}).scalars())
+    return _CLOSED_PAGES.scalars(conn, {"visitor_id": visitor_id, "line_id": line_id})
 
 
 def read_arrival(conn: Connection, hashed: str, line_id: str, resume_dialog_id: int | None) -> Arrival:
@@ -194,24 +189,21 @@ def read_messages(
         params["upto"] = upto
     if latest:
         params["limit"] = limit
-    found = list(conn.execute(query, params))
+    found = query.rows(conn, params)
     if latest:
         found.reverse()
     rows = []
     bot = False
-    for row in found:
-        values = row._mapping
-        message = {c.name: values[c] for c in _messages.c}
+    for values in found:
+        message = {name: values[name] for name in _MESSAGE_COLUMNS}
         bot = bot or message["author_type"] == "bot"
-        attachment = (
-            {c.name: values[label] for c, label in zip(_attachments.c, _ATTACHMENT, strict=True)}
-            if values["attachment_id"] is not None
-            else None
-        )
+        attachment = None
+        if values["attachment_id"] is not None:
+            attachment = {name: values[label] for name, label in _ATTACHMENT_COLUMNS}
         rows.append(MessageRow(message, values["operator_name"], attachment))
     bot_name = None
     if bot:
-        bot_name = conn.execute(_BOT_NAME, {"dialog_id": dialog_id}).scalar_one_or_none()
+        bot_name = _BOT_NAME.scalar(conn, {"dialog_id": dialog_id})
     return Messages(rows, bot_name)
 
 
@@ -225,24 +217,20 @@ def read_welcome(
     open_form_status: str,
 ) -> Welcome:
     """`choose(latest dialog)` says which dialog to show and after which seq; its messages are read for `kinds`."""
-    latest = _one(conn.execute(_LATEST_DIALOG, {"visitor_id": visitor_id, "line_id": line_id}).first())
+    latest = _LATEST_DIALOG.first(conn, {"visitor_id": visitor_id, "line_id": line_id})
     shown_id, after = choose(latest)
     shown = latest if latest is not None and latest["id"] == shown_id else _dialog(conn, shown_id)
     messages = read_messages(conn, shown["id"], after, None, limit, kinds) if shown is not None else Messages([], None)
     operator_name = None
     if shown is not None and shown["operator_id"] is not None:
-        operator_name = conn.execute(_OPERATOR_NAME, {"operator_id": shown["operator_id"]}).scalar_one_or_none()
+        operator_name = _OPERATOR_NAME.scalar(conn, {"operator_id": shown["operator_id"]})
     asked = {"visitor_id": visitor_id, "line_id": line_id, "status": open_form_status}
-    forms = [dict(row._mapping) for row in conn.execute(_OPEN_FORMS, asked)]
-    contact = _one(conn.execute(_CONTACT, {"visitor_id": visitor_id}).first()) if forms else None
+    forms = _OPEN_FORMS.rows(conn, asked)
+    contact = _CONTACT.first(conn, {"visitor_id": visitor_id}) if forms else None
     return Welcome(latest, shown, after, messages, operator_name, forms, contact)
 
 
 def _dialog(conn: Connection, dialog_id: int | None) -> Row | None:
     if dialog_id is None:
         return None
-    return _one(conn.execute(_DIALOG, {"dialog_id": dialog_id}).first())
-
-
-def _one(row: Any) -> Row | None:
-    return dict(row._mapping) if row is not None else None
+    return _DIALOG.first(conn, {"dialog_id": dialog_id})

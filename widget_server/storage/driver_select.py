@@ -1,0 +1,116 @@
+"""A Core SELECT compiled once, then run straight on the `sqlite3` connection under the SQLAlchemy one.
+
+Every visitor's `hello` reads five or six rows by index (welcome_read.py). Through `Connection.execute` each
+read cost SQLAlchemy's execution context, parameter processing and result machinery: about 700 µs of CPU for
+the whole welcome on the benchmark machine, of which SQLite's own work was under 100. When 5,000 widgets come
+back at once that was most of the storm (bench/notes.md). Here the statement is compiled for the dialect once
+(once per length of each `IN` list), and each call is one `execute` on the driver, in the same transaction, with
+values converted through the statement's own bound and selected types (row_codec.py), so the rows are the dicts
+Core's `mappings()` would give. Other drivers (PostgreSQL's, aiosqlite) run the statement through Core as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Connection, Dialect
+
+from widget_server.storage.row_codec import RowCodec
+
+Row = dict[str, Any]
+_REQUIRED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Bind:
+    name: str  # the caller's parameter
+    index: int | None  # the item of a list parameter (an expanded `IN`), or None
+    default: Any  # a literal's value (`LIMIT 1`), or _REQUIRED
+    process: Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    binds: tuple[_Bind, ...]
+    codec: RowCodec
+
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for bind in self.binds:
+            if bind.index is not None:
+                value = params[bind.name][bind.index]
+            elif bind.default is _REQUIRED:
+                value = params[bind.name]
+            else:
+                value = params.get(bind.name, bind.default)
+            values.append(value if bind.process is None else bind.process(value))
+        return values
+
+
+class DriverSelect:
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        names = [column.name for column in statement.selected_columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"selected column names must be unique, got {names}")
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Row]:
+        if not _on_sqlite3(conn):
+            return [dict(row._mapping) for row in conn.execute(self.statement, params)]
+        plan = self._plan(conn.dialect, params)
+        cursor = conn.connection.driver_connection.execute(plan.sql, plan.values(params))  # type: ignore[union-attr]
+        return [plan.codec.read(values) for values in cursor]
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> Row | None:
+        if not _on_sqlite3(conn):
+            row = conn.execute(self.statement, params).first()
+            return dict(row._mapping) if row is not None else None
+        plan = self._plan(conn.dialect, params)
+        cursor = conn.connection.driver_connection.execute(plan.sql, plan.values(params))  # type: ignore[union-attr]
+        values = cursor.fetchone()
+        cursor.close()  # rather than leave the statement open until the next one
+        return plan.codec.read(values) if values is not None else None
+
+    def scalar(self, conn: Connection, params: Mapping[str, Any]) -> Any:
+        row = self.first(conn, params)
+        return next(iter(row.values())) if row is not None else None
+
+    def scalars(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        return [next(iter(row.values())) for row in self.rows(conn, params)]
+
+    def _plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
+        # The SQL differs only by how many items each list (an expanded `IN`) has.
+        lists = tuple(sorted((name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)))
+        key = (id(dialect), lists)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _compile(self.statement, dialect, params)
+        return plan
+
+
+def _on_sqlite3(conn: Connection) -> bool:
+    # The plain sqlite3 driver only (the reader and writer threads' engines): under aiosqlite, `execute` is async.
+    return conn.dialect.driver == "pysqlite"
+
+
+def _compile(statement: Select[Any], dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
+    compiled = statement.compile(dialect=dialect)
+    for bind in compiled.post_compile_params:
+        if not bind.expanding:
+            raise ValueError(f"{bind.key}: a literal rendered into the SQL is not supported here")
+    expanded = compiled.construct_expanded_state(dict(params))
+    origin: dict[str, tuple[str, int | None]] = {
+        item: (name, index) for name, items in expanded.parameter_expansion.items() for index, item in enumerate(items)
+    }
+    binds = []
+    for positional in expanded.positiontup or ():
+        name, index = origin.get(positional, (positional, None))
+        declared = compiled.binds.get(name)
+        default = _REQUIRED if declared is None or declared.required else declared.effective_value
+        binds.append(_Bind(name, index, default, expanded.processors.get(positional)))
+    return _Plan(expanded.statement, tuple(binds), RowCodec(statement.selected_columns, dialect))
