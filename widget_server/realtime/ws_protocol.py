@@ -19,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 WIRE_EXTENSION = "openline.wire"
+T = TypeVar("T")
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -132,16 +134,6 @@ class _PingWheel:
                     protocol.ping_due()
 
 
-_wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PingWheel] = weakref.WeakKeyDictionary()
-
-
-def _wheel(loop: asyncio.AbstractEventLoop) -> _PingWheel:
-    wheel = _wheels.get(loop)
-    if wheel is None:
-        wheel = _wheels[loop] = _PingWheel(loop)
-    return wheel
-
-
 class _Outbox:
     """The frames `write_wire` took during one turn of the loop, written per socket in one go when it ends.
 
@@ -177,14 +169,22 @@ class _Outbox:
             protocol.write_now(wires)
 
 
-_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
+class _PerLoop(Generic[T]):
+    """One `make(loop)` per event loop (a test server restarted in a new thread gets a new loop)."""
+
+    def __init__(self, make: Callable[[asyncio.AbstractEventLoop], T]) -> None:
+        self._make = make
+        self._made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+
+    def __call__(self, loop: asyncio.AbstractEventLoop) -> T:
+        made = self._made.get(loop)
+        if made is None:
+            made = self._made[loop] = self._make(loop)
+        return made
 
 
-def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
-    outbox = _outboxes.get(loop)
-    if outbox is None:
-        outbox = _outboxes[loop] = _Outbox(loop)
-    return outbox
+_wheel = _PerLoop(_PingWheel)
+_outbox = _PerLoop(_Outbox)
 
 
 class WireProtocol(WebSocketsSansIOProtocol):
