@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.clients import OperatorClient, Visitor, login, make_line, new_id
 from tests.support.processes import ServerProcess
 from tests.support.services import create_pg_database, drop_pg_database, pg_url, redis_settings
+from widget_server.realtime.events import Event
 from widget_server.realtime.redis_bus import RedisBus
-from widget_server.services.events import Event
 
 FAST = {"RATE_LIMIT_PER_SEC": "100000", "RATE_LIMIT_BURST": "100000"}
 

@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 
 from tests.support.processes import RedisProcess, need_redis_server
 from tests.support.services import REDIS_HOST, REDIS_PORT, need_service, redis_settings
+from widget_server.realtime.events import Event
 from widget_server.realtime.redis_bus import RedisBus, decode, encode
-from widget_server.services.events import Event
 
 WAIT = 10.0
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from tests.support.clients import OperatorClient, Visitor, api, login, make_line, make_operator
-from widget_server.services.events import iso
+from widget_server.domain.timestamps import iso
 
 
 def remind_in(server, token: str, seconds: int, text: str, dialog_id: int | None = None) -> dict:

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.domain.timestamps import iso
 from widget_server.errors import Forbidden
-from widget_server.services.events import iso
 from widget_server.storage.crm_tables import CrmContact, CrmLead, CrmTimelineEntry
 from widget_server.storage.tables import Dialog
 

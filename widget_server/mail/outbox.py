@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.domain.timestamps import iso
 from widget_server.mail.compose import Envelope, compose, to_wire
 from widget_server.mail.render import RenderedEmail
-from widget_server.services.events import iso
 from widget_server.storage.tables import OutboxEmail
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"

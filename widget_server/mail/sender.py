@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.domain.mail_retry import Phase, Verdict, classify, gives_up, retry_delay
 from widget_server.mail.addresses import sender_address
 from widget_server.mail.outbox import FAILED, PENDING, SENDING, SENT
+from widget_server.realtime.events import Event
 from widget_server.services.context import Context
 from widget_server.services.dialogs import publish_all
-from widget_server.services.events import Event
 from widget_server.storage.tables import OutboxEmail
 
 log = logging.getLogger(__name__)

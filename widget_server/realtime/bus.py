@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from widget_server.services.events import Event
+from widget_server.realtime.events import Event
 
 Callback = Callable[[Event], None]
 ResyncCallback = Callable[[], None]

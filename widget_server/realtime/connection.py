@@ -24,8 +24,8 @@ from widget_server.config import Settings
 from widget_server.domain.delivery import DeliveryTracker, Verdict
 from widget_server.domain.rate_limit import TokenBucket
 from widget_server.errors import OpenlineError
+from widget_server.realtime.events import Event
 from widget_server.realtime.ws_protocol import WIRE_EXTENSION
-from widget_server.services.events import Event
 
 log = logging.getLogger(__name__)
 

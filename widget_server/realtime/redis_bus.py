@@ -45,7 +45,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from widget_server.realtime.bus import MemoryBus
-from widget_server.services.events import Event
+from widget_server.realtime.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.agenda import event_time_problem, reminder_time_problem
+from widget_server.domain.timestamps import iso
 from widget_server.errors import InvalidInput, NotFound
 from widget_server.jobs import store as jobs
+from widget_server.realtime.events import Event, operator_topic
 from widget_server.services.context import Context
 from widget_server.services.dialogs import check_operator_access
-from widget_server.services.events import Event, iso, operator_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.tables import CalendarEvent, Dialog, Job, Operator, OperatorLine, Reminder, Task
 

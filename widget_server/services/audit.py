@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.domain.timestamps import iso
 from widget_server.services.context import Context
-from widget_server.services.events import iso
 from widget_server.storage.tables import AuditEntry
 
 if TYPE_CHECKING:  # operators records its own changes here

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.domain.permissions import Action, allowed
+from widget_server.domain.timestamps import iso
 from widget_server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from widget_server.services import audit
 from widget_server.services.context import Context
-from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.tables import CannedReply, OpenLine
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from widget_server.clock import Clock
 from widget_server.config import Settings
-from widget_server.services.events import Event
+from widget_server.realtime.events import Event
 from widget_server.services.line_cache import LineCache
 from widget_server.storage.database import Database
 from widget_server.storage.file_store import FileStore

@@ -30,9 +30,9 @@ from widget_server.domain.visibility import WRITTEN_KINDS
 from widget_server.errors import Conflict, NotFound, RateLimited
 from widget_server.jobs import store
 from widget_server.mail.addresses import normalize_email
+from widget_server.realtime.events import Event
 from widget_server.services import conversation_emails
 from widget_server.services.context import Context
-from widget_server.services.events import Event
 from widget_server.storage import welcome_read
 from widget_server.storage.tables import Dialog, DialogMail, Job, Message, OutboxEmail, TranscriptRequest, Visitor
 

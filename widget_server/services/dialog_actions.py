@@ -18,10 +18,12 @@ from widget_server.domain.dialog_state import (
     next_status,
 )
 from widget_server.domain.permissions import Action, allowed
+from widget_server.domain.timestamps import iso
 from widget_server.domain.visibility import Kind
 from widget_server.errors import Conflict, Forbidden, InvalidInput
 from widget_server.i18n import gettext
 from widget_server.jobs import store as jobs
+from widget_server.realtime.events import Event, line_topic, visitor_topic
 from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.dialogs import (
@@ -36,7 +38,6 @@ from widget_server.services.dialogs import (
     lock_dialog,
     message_event,
 )
-from widget_server.services.events import Event, iso, line_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.uploads import file_store
 from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Message, Operator, OperatorLine, Reminder

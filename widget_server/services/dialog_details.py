@@ -9,12 +9,13 @@ from sqlalchemy import select
 from widget_server.domain.channels import CHANNELS
 from widget_server.domain.dialog_state import DialogStatus, manual_targets
 from widget_server.domain.permissions import Action, allowed
+from widget_server.domain.timestamps import iso
 from widget_server.domain.user_agent import describe_user_agent
 from widget_server.services import agenda, links
 from widget_server.services.context import Context
 from widget_server.services.dialogs import check_operator_access, summaries
-from widget_server.services.events import iso, visitor_display_name
 from widget_server.services.operators import OperatorIdentity
+from widget_server.services.payloads import visitor_display_name
 from widget_server.storage.crm_tables import CrmCompany, CrmContact, CrmLead
 from widget_server.storage.tables import CalendarEvent, Reminder, Task, Visitor
 

@@ -22,17 +22,12 @@ from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, Dialog
 from widget_server.domain.visibility import VISITOR_KINDS, WRITTEN_KINDS, Audience, Kind, visible_to
 from widget_server.errors import Conflict, Forbidden, NotFound
 from widget_server.i18n import gettext
+from widget_server.realtime.events import Event, line_topic, visitor_topic
 from widget_server.services import conversation_mail
 from widget_server.services.context import Context
-from widget_server.services.events import (
-    Event,
-    dialog_info,
-    line_topic,
-    message_payload,
-    visitor_topic,
-)
 from widget_server.services.file_links import file_info
 from widget_server.services.operators import OperatorIdentity
+from widget_server.services.payloads import dialog_info, message_payload
 from widget_server.services.summaries import D, page_of, read_summaries
 from widget_server.services.uploads import StagedFile
 from widget_server.storage import welcome_read

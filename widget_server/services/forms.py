@@ -34,10 +34,10 @@ from widget_server.domain.form_schedule import REPLACES, DialogFacts, FormKind, 
 from widget_server.errors import Conflict, Forbidden, FormRejected
 from widget_server.i18n import gettext
 from widget_server.jobs import store
+from widget_server.realtime.events import Event, visitor_topic
 from widget_server.services import conversation_mail, presence
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Author, append_message, dialog_events, lock_dialog, message_event
-from widget_server.services.events import Event, visitor_topic
 from widget_server.services.form_texts import (
     STEP_CONTACTS,
     STEP_NAME,

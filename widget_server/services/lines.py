@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from widget_server.domain.origins import normalize_origin
+from widget_server.domain.timestamps import iso
 from widget_server.errors import Conflict, InvalidInput, NotFound
 from widget_server.services import audit
 from widget_server.services.context import Context
-from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage import welcome_read
 from widget_server.storage.tables import OpenLine, OperatorLine

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.domain.timestamps import iso
 from widget_server.domain.visibility import Kind
 from widget_server.errors import InvalidInput, NotFound
 from widget_server.i18n import gettext
@@ -29,7 +30,6 @@ from widget_server.services.dialogs import (
     lock_dialog,
     message_event,
 )
-from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.crm_tables import CrmContact, CrmLead
 from widget_server.storage.tables import Dialog, DialogLink, Order

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from widget_server.realtime.events import ACCOUNT_CHANGED, operator_topic
 from widget_server.services import audit
 from widget_server.services.context import Context
-from widget_server.services.events import ACCOUNT_CHANGED, operator_topic
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.storage.tables import Operator, OperatorLine, OperatorSession
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from widget_server.domain.timestamps import iso
 from widget_server.errors import NotFound
 from widget_server.services.context import Context
-from widget_server.services.events import iso
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage.tables import Order
 

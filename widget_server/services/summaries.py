@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
+from widget_server.domain.timestamps import iso
 from widget_server.domain.visibility import WRITTEN_KINDS
-from widget_server.services.events import iso, visitor_display_name
+from widget_server.services.payloads import visitor_display_name
 from widget_server.storage.tables import Dialog, DialogOperator, Message, OpenLine, Operator, Visitor
 
 D = Dialog.__table__.c  # type: ignore[attr-defined]

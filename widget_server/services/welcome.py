@@ -15,7 +15,7 @@ from widget_server.domain.visibility import VISITOR_KINDS
 from widget_server.services import forms
 from widget_server.services.context import Context
 from widget_server.services.dialogs import HISTORY_LIMIT, message_payloads
-from widget_server.services.events import dialog_info
+from widget_server.services.payloads import dialog_info
 from widget_server.services.tokens import token_hash
 from widget_server.storage import welcome_read
 from widget_server.storage.tables import Dialog, DialogForm, OpenLine, Visitor

@@ -15,6 +15,7 @@ from widget_server.domain.visibility import Audience
 from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
+from widget_server.realtime.events import ACCOUNT_CHANGED, Event, line_topic, operator_topic, visitor_topic
 from widget_server.realtime.frames import (
     OPERATOR_FRAMES,
     Assign,
@@ -33,7 +34,6 @@ from widget_server.realtime.frames import (
 from widget_server.services import agenda, dialog_actions, dialogs, operators, presence
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Outcome, publish_all
-from widget_server.services.events import ACCOUNT_CHANGED, Event, line_topic, operator_topic, visitor_topic
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
 from widget_server.web.socket_loop import next_frame, serve_frames

@@ -15,6 +15,7 @@ from widget_server.errors import Conflict, FormRejected, InvalidInput, NotFound,
 from widget_server.i18n.widget_strings import widget_strings
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
+from widget_server.realtime.events import Event, line_topic, visitor_topic
 from widget_server.realtime.frames import (
     VISITOR_FRAMES,
     FormDismiss,
@@ -32,7 +33,6 @@ from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors, welcome
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page, publish_all
-from widget_server.services.events import Event, line_topic, visitor_topic
 from widget_server.storage import welcome_read
 from widget_server.storage.tables import Dialog, OpenLine
 from widget_server.web.socket_loop import next_frame, serve_frames
