@@ -9,9 +9,8 @@ from email import policy
 import pytest
 from sqlalchemy import select
 
+from widget_server.assembly.jobs import job_runner
 from widget_server.errors import RateLimited
-from widget_server.jobs.registry import default_handlers
-from widget_server.jobs.runner import JobRunner
 from widget_server.services import conversation_mail, dialogs, lines, operators, visitor_contacts, visitors
 from widget_server.services.dialogs import Page
 from widget_server.storage.tables import Dialog, Message, OutboxEmail
@@ -37,7 +36,7 @@ async def test_the_answer_to_an_offline_request_goes_out_as_such_then_as_unread_
     dialog_id = sent.dialog.id
     # Nobody was online: the visitor leaves an e-mail in the offline form.
     await visitor_contacts.set_visitor_email(ctx, visitor.id, "olena@example.com", offline_request_dialog_id=dialog_id)
-    runner = JobRunner(ctx, default_handlers())
+    runner = job_runner(ctx)
 
     ctx.clock.advance(3 * 3600)  # an operator answers hours later
     await dialogs.operator_send(ctx, operator, dialog_id, "operator-msg-1", "Так, 2 дні.")
@@ -66,7 +65,7 @@ async def test_a_link_never_points_outside_the_lines_sites(ctx):
     await visitor_contacts.set_visitor_email(ctx, visitor.id, "me@example.com")
     await dialogs.operator_send(ctx, operator, sent.dialog.id, "operator-msg-1", "hi")
     ctx.clock.advance(61)
-    assert await JobRunner(ctx, default_handlers()).run_due() == 1
+    assert await job_runner(ctx).run_due() == 1
     [mail] = await outbox(ctx)
     assert "evil.example" not in mail.raw
     assert f"https://shop.example/#openline={sent.dialog.id}." in mail.text_body

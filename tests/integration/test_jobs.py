@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from widget_server.jobs import store
-from widget_server.jobs.runner import MAX_ATTEMPTS, JobRunner
+from widget_server.jobs.runner import MAX_ATTEMPTS, Handler, JobRunner
 from widget_server.storage.tables import Counter, Job
 
 
@@ -19,7 +19,12 @@ async def run_counter(ctx) -> None:
         s.add(Counter(name="runs", value=0))
 
 
-async def count_run(ctx, s, job) -> None:
+def runner_for(ctx, handler: Handler, **options) -> JobRunner:
+    """A runner driven by hand; these jobs publish nothing."""
+    return JobRunner(ctx.db, ctx.clock, {"count": handler}, publish=lambda events: None, **options)
+
+
+async def count_run(s, job) -> None:
     """The job's effect, written in the runner's transaction: add one to a counter."""
     await s.execute(update(Counter).where(Counter.name == "runs").values(value=Counter.value + 1))
 
@@ -36,7 +41,7 @@ async def schedule(ctx, key: str, seconds: float) -> None:
 
 
 async def test_a_job_fires_at_its_time_and_only_once(ctx):
-    runner = JobRunner(ctx, {"count": count_run})
+    runner = runner_for(ctx, count_run)
     await schedule(ctx, "form:1", 5)
     ctx.clock.advance(4.9)
     assert await runner.run_due() == 0
@@ -48,7 +53,7 @@ async def test_a_job_fires_at_its_time_and_only_once(ctx):
 
 
 async def test_a_cancelled_job_never_fires_and_rescheduling_moves_it(ctx):
-    runner = JobRunner(ctx, {"count": count_run})
+    runner = runner_for(ctx, count_run)
     await schedule(ctx, "form:2", 5)
     async with ctx.db.write() as s:
         assert await store.cancel(s, "form:2") is True
@@ -70,16 +75,16 @@ async def test_a_job_scheduled_before_a_restart_fires_after_it(ctx):
     await schedule(ctx, "form:4", 5)
     await ctx.db.dispose()  # the process goes away; the row stays
     ctx.clock.advance(6)
-    restarted = JobRunner(ctx, {"count": count_run})
+    restarted = runner_for(ctx, count_run)
     assert await restarted.run_due() == 1
     assert await runs(ctx) == 1
 
 
 async def test_a_runner_that_died_mid_job_loses_it_to_another_after_the_lease(ctx):
     await schedule(ctx, "form:5", 0)
-    dead = JobRunner(ctx, {"count": count_run}, node="dead", lease=timedelta(seconds=30))
+    dead = runner_for(ctx, count_run, node="dead", lease=timedelta(seconds=30))
     assert len(await dead.claim()) == 1  # claimed, then the process is killed before it runs
-    alive = JobRunner(ctx, {"count": count_run}, node="alive")
+    alive = runner_for(ctx, count_run, node="alive")
     assert await alive.run_due() == 0  # still leased
     ctx.clock.advance(31)
     assert await alive.run_due() == 1
@@ -93,7 +98,7 @@ async def test_competing_runners_run_each_job_exactly_once(ctx):
     for n in range(40):
         await schedule(ctx, f"many:{n}", 1)
     ctx.clock.advance(2)
-    runners = [JobRunner(ctx, {"count": count_run}, node=f"node-{n}", batch=7) for n in range(4)]
+    runners = [runner_for(ctx, count_run, node=f"node-{n}", batch=7) for n in range(4)]
 
     async def drain(runner: JobRunner) -> int:
         total = 0
@@ -109,11 +114,11 @@ async def test_competing_runners_run_each_job_exactly_once(ctx):
 async def test_a_failing_job_is_retried_with_backoff_then_marked_failed(ctx):
     attempts = []
 
-    async def broken(ctx, s, job):
+    async def broken(s, job):
         attempts.append(ctx.clock.now())
         raise RuntimeError("SMTP said no")
 
-    runner = JobRunner(ctx, {"count": broken})
+    runner = runner_for(ctx, broken)
     await schedule(ctx, "broken:1", 0)
     for _ in range(MAX_ATTEMPTS):
         await runner.run_due()

@@ -5,12 +5,13 @@ Claiming marks a job `running` with a lease (`locked_until`) in a short transact
 database work in the same transaction that marks the job `done`, after checking that this process still holds
 the lease: a job's effects are committed once or not at all. A process killed mid-job leaves a `running` row
 whose lease expires; then any process claims it again.
+
+The runner knows no use case: the handlers, bound to what they need, and the callable that publishes their
+events come from where the app is assembled (`widget_server/assembly/jobs.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -20,16 +21,19 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.clock import Clock
+from widget_server.jobs.passes import PassLoop
 from widget_server.jobs.store import DONE, FAILED, PENDING, RUNNING
 from widget_server.realtime.events import Event
-from widget_server.services.context import Context
-from widget_server.services.dialogs import publish_all
+from widget_server.storage.database import Database
 from widget_server.storage.tables import Job
 
 log = logging.getLogger(__name__)
 
 PublishList = list[tuple[tuple[str, ...], Event]]
-Handler = Callable[[Context, AsyncSession, Job], Awaitable[PublishList | None]]
+# Does the job's work in the runner's transaction; returns the events to publish once it has committed.
+Handler = Callable[[AsyncSession, Job], Awaitable[PublishList | None]]
+Publish = Callable[[PublishList], None]
 
 MAX_ATTEMPTS = 8
 
@@ -41,25 +45,27 @@ def retry_delay(attempts: int) -> timedelta:
 class JobRunner:
     def __init__(
         self,
-        ctx: Context,
+        db: Database,
+        clock: Clock,
         handlers: dict[str, Handler],
+        publish: Publish,
         node: str | None = None,
         lease: timedelta = timedelta(seconds=60),
         batch: int = 50,
         poll_seconds: float = 0.2,
     ) -> None:
-        self.ctx = ctx
+        self.db = db
+        self.clock = clock
         self.handlers = handlers
+        self.publish = publish
         self.node = node or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.lease = lease
         self.batch = batch
-        self.poll_seconds = poll_seconds
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.passes = PassLoop("job runner", self._pass, poll_seconds)
 
     async def claim(self) -> list[Job]:
-        now = self.ctx.clock.now()
-        async with self.ctx.db.write() as s:
+        now = self.clock.now()
+        async with self.db.write() as s:
             due = (
                 (
                     await s.execute(
@@ -92,25 +98,32 @@ class JobRunner:
             done += await self._run(job)
         return done
 
+    async def _pass(self) -> int:
+        claimed = await self.claim()
+        for job in claimed:
+            await self._run(job)
+        return len(claimed)
+
     async def _run(self, claimed: Job) -> int:
         handler = self.handlers[claimed.kind]
         try:
-            async with self.ctx.db.write() as s:
+            async with self.db.write() as s:
                 job = await s.get(Job, claimed.id, with_for_update=True)
                 if job is None or job.status != RUNNING or job.locked_by != self.node:
                     return 0  # the lease expired and someone else has it now
-                events = await handler(self.ctx, s, job)
-                job.status, job.finished_at, job.locked_until = DONE, self.ctx.clock.now(), None
+                events = await handler(s, job)
+                job.status, job.finished_at, job.locked_until = DONE, self.clock.now(), None
         except Exception as exc:
             log.warning("job %s (%s) failed: %r", claimed.id, claimed.kind, exc)
             await self._failed(claimed, exc)
             return 0
-        publish_all(self.ctx, events or [])
+        # Only now, after the commit: nobody hears of an effect that could still be rolled back.
+        self.publish(events or [])
         return 1
 
     async def _failed(self, claimed: Job, exc: Exception) -> None:
-        now = self.ctx.clock.now()
-        async with self.ctx.db.write() as s:
+        now = self.clock.now()
+        async with self.db.write() as s:
             job = await s.get(Job, claimed.id, with_for_update=True)
             if job is None or job.locked_by != self.node or job.status != RUNNING:
                 return
@@ -123,25 +136,11 @@ class JobRunner:
 
     def kick(self) -> None:
         """Look for due jobs now rather than at the next poll (a job was just scheduled for 'now')."""
-        self._kick.set()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_due()
-            except Exception:
-                log.exception("job runner pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.poll_seconds)
-            self._kick.clear()
+        self.passes.kick()
 
     def start(self) -> None:
         if self.handlers:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
+            self.passes.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.passes.stop()

@@ -12,6 +12,9 @@ they leave in the order they were queued.
 Exactly once: an e-mail is marked `sent` as soon as the server accepted it. Only a process that dies between the
 server's "250" and that commit (a window of milliseconds) leaves an e-mail whose lease expires and which is then
 sent again; its `Message-ID` is the same, so mail systems can recognise the copy.
+
+The sender knows no use case: what a dialog records when its e-mail left or was refused (`on_sent`, `on_failed`)
+and the callable that publishes those events come from where the app is assembled (`widget_server/assembly/`).
 """
 
 from __future__ import annotations
@@ -29,19 +32,22 @@ import aiosmtplib
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.clock import Clock
+from widget_server.config import Settings
 from widget_server.domain.mail_retry import Phase, Verdict, classify, gives_up, retry_delay
+from widget_server.jobs.passes import PassLoop
 from widget_server.mail.addresses import sender_address
 from widget_server.mail.outbox import FAILED, PENDING, SENDING, SENT
 from widget_server.realtime.events import Event
-from widget_server.services.context import Context
-from widget_server.services.dialogs import publish_all
+from widget_server.storage.database import Database
 from widget_server.storage.tables import OutboxEmail
 
 log = logging.getLogger(__name__)
 
 PublishList = list[tuple[tuple[str, ...], Event]]
 # Called in the transaction that marks an e-mail sent or failed; returns events to publish after the commit.
-OutcomeHook = Callable[[Context, AsyncSession, OutboxEmail], Awaitable[PublishList]]
+OutcomeHook = Callable[[AsyncSession, OutboxEmail], Awaitable[PublishList]]
+Publish = Callable[[PublishList], None]
 
 
 def describe(exc: BaseException) -> tuple[int | None, str]:
@@ -59,7 +65,10 @@ def describe(exc: BaseException) -> tuple[int | None, str]:
 class OutboxSender:
     def __init__(
         self,
-        ctx: Context,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        publish: Publish,
         on_sent: OutcomeHook | None = None,
         on_failed: OutcomeHook | None = None,
         node: str | None = None,
@@ -67,24 +76,26 @@ class OutboxSender:
         poll_seconds: float = 0.5,
         random_unit: Callable[[], float] = random.random,
     ) -> None:
-        self.ctx = ctx
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.publish = publish
         self.on_sent = on_sent
         self.on_failed = on_failed
         self.node = node or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
         self.batch = batch
-        self.poll_seconds = poll_seconds
         self.random_unit = random_unit
-        self._task: asyncio.Task[None] | None = None
-        settings = ctx.settings
+        # After a pass that found work, the next at once: a batch is small and a backlog should not wait.
+        self.passes = PassLoop("outbox", self._pass, poll_seconds, again_when_busy=True)
         # Long enough for a whole batch against a slow server: a lease must not expire while we still send.
         self.lease = timedelta(seconds=max(120.0, batch * settings.smtp_timeout * 3))
 
     @property
     def configured(self) -> bool:
-        return bool(self.ctx.settings.smtp_host)
+        return bool(self.settings.smtp_host)
 
     def _client(self) -> aiosmtplib.SMTP:
-        settings = self.ctx.settings
+        settings = self.settings
         return aiosmtplib.SMTP(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
@@ -96,8 +107,8 @@ class OutboxSender:
         )
 
     async def claim(self) -> list[OutboxEmail]:
-        now = self.ctx.clock.now()
-        async with self.ctx.db.write() as s:
+        now = self.clock.now()
+        async with self.db.write() as s:
             rows = (
                 (
                     await s.execute(
@@ -124,10 +135,19 @@ class OutboxSender:
         """One pass: send what is due. Returns how many e-mails the server accepted."""
         if not self.configured:
             return 0
+        return await self._send(await self.claim())
+
+    async def _pass(self) -> int:
+        if not self.configured:
+            return 0
         emails = await self.claim()
+        await self._send(emails)
+        return len(emails)
+
+    async def _send(self, emails: list[OutboxEmail]) -> int:
         if not emails:
             return 0
-        envelope_from = sender_address(self.ctx.settings.mail_from)
+        envelope_from = sender_address(self.settings.mail_from)
         sent = 0
         smtp: aiosmtplib.SMTP | None = None
         try:
@@ -157,9 +177,9 @@ class OutboxSender:
         return sent
 
     async def _sent(self, claimed: OutboxEmail) -> None:
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         events: PublishList = []
-        async with self.ctx.db.write() as s:
+        async with self.db.write() as s:
             email = await s.get(OutboxEmail, claimed.id, with_for_update=True)
             if email is None or email.status != SENDING:
                 return
@@ -168,17 +188,17 @@ class OutboxSender:
             email.attempts += 1
             email.first_attempt_at = email.first_attempt_at or now
             if self.on_sent is not None:
-                events = await self.on_sent(self.ctx, s, email)
+                events = await self.on_sent(s, email)
         log.info("e-mail %s (%s) sent", claimed.id, claimed.kind)
-        publish_all(self.ctx, events)
+        self.publish(events)
 
     async def _failed(self, claimed: OutboxEmail, rest: list[OutboxEmail], phase: Phase, exc: Exception) -> Verdict:
         code, reply = describe(exc)
         verdict = classify(phase, code)
-        now = self.ctx.clock.now()
+        now = self.clock.now()
         log.warning("e-mail %s (%s) not sent: %s -> %s", claimed.id, claimed.kind, reply, verdict.value)
         events: PublishList = []
-        async with self.ctx.db.write() as s:
+        async with self.db.write() as s:
             email = await s.get(OutboxEmail, claimed.id, with_for_update=True)
             if email is None or email.status != SENDING or email.locked_by != self.node:
                 return verdict
@@ -193,10 +213,10 @@ class OutboxSender:
             else:
                 email.status, email.last_error, email.next_attempt_at = PENDING, reply[:2000], wait_until
             if email.status == FAILED and self.on_failed is not None:
-                events = await self.on_failed(self.ctx, s, email)
+                events = await self.on_failed(s, email)
             if verdict is Verdict.RETRY_QUEUE:
                 await self._hold_queue(s, rest, wait_until)
-        publish_all(self.ctx, events)
+        self.publish(events)
         return verdict
 
     async def _hold_queue(self, s: AsyncSession, rest: list[OutboxEmail], until: datetime) -> None:
@@ -217,26 +237,12 @@ class OutboxSender:
             .values(next_attempt_at=until)
         )
 
-    async def _loop(self) -> None:
-        while True:
-            sent = 0
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-            if not sent:
-                await asyncio.sleep(self.poll_seconds)
-
     def start(self) -> None:
         if self.configured:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
+            self.passes.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.passes.stop()
 
 
 async def _close(smtp: aiosmtplib.SMTP) -> None:

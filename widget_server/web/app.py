@@ -10,15 +10,14 @@ from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from widget_server.assembly.jobs import job_runner, mail_sender
+from widget_server.assembly.testing import settle_routes
 from widget_server.clock import Clock, FileClock, SystemClock
 from widget_server.config import Settings
 from widget_server.errors import OpenlineError
-from widget_server.jobs.registry import default_handlers
-from widget_server.jobs.runner import Handler, JobRunner
-from widget_server.mail.sender import OutboxSender
 from widget_server.realtime.bus import Bus, make_bus
 from widget_server.realtime.visitor_pages import VisitorPages
-from widget_server.services import mail_outcomes, presence
+from widget_server.services import presence
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
 from widget_server.web import admin_api, agenda_api, files_api, inbox_api, mail_api, pages, rest
@@ -50,37 +49,26 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(
-    settings: Settings,
-    clock: Clock | None = None,
-    bus: Bus | None = None,
-    job_handlers: dict[str, Handler] | None = None,
-) -> Starlette:
+def create_app(settings: Settings, clock: Clock | None = None, bus: Bus | None = None) -> Starlette:
     database = Database(settings.db_url, settings.sqlite_synchronous)
     the_bus = bus or make_bus(settings.redis_url, settings.redis_prefix)
-    handlers = default_handlers() if job_handlers is None else job_handlers
     if clock is None and settings.test_clock_file is not None:
-        # Multi-process tests only: a clock the test moves for every process, and a job kind it can observe.
-        from widget_server.jobs.testing import test_handlers
-
-        clock = FileClock(settings.test_clock_file)
-        handlers = handlers | test_handlers()
+        clock = FileClock(settings.test_clock_file)  # multi-process tests only: the test moves every process's time
     ctx = Context(settings=settings, db=database, events=the_bus, clock=clock or SystemClock())
-    runner = JobRunner(ctx, handlers)
+    runner = job_runner(ctx)
     ctx.kick_jobs = runner.kick
-    # Sends the outbox when an SMTP server is configured; without one, e-mails wait there for operators to read.
-    mail_sender = OutboxSender(ctx, on_sent=mail_outcomes.on_email_sent, on_failed=mail_outcomes.on_email_failed)
+    sender = mail_sender(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await the_bus.start()
         runner.start()
-        mail_sender.start()
+        sender.start()
         presence.start_heartbeats(ctx)
         try:
             yield
         finally:
-            await mail_sender.stop()
+            await sender.stop()
             await runner.stop()
             await the_bus.stop()
             await database.dispose()
@@ -96,6 +84,7 @@ def create_app(
             *mail_api.routes,
             WebSocketRoute("/ws/visitor", visitor_socket),
             WebSocketRoute("/ws/operator", operator_socket),
+            *settle_routes(ctx.clock, [runner.passes, sender.passes]),
         ],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={OpenlineError: rest.openline_error},
@@ -104,7 +93,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.bus = the_bus
     app.state.jobs = runner
-    app.state.mail_sender = mail_sender
+    app.state.mail_sender = sender
     app.state.visitor_pages = VisitorPages()
     app.state.upload_limits = files_api.UploadLimits(settings)
     return app
