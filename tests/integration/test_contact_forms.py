@@ -38,6 +38,12 @@ def kinds_shown(frames: list[dict[str, Any]]) -> list[str]:
     return [f["form"]["kind"] for f in frames if f["type"] == "form.show"]
 
 
+async def shown_by_now(server: LiveServer, visitor: Visitor) -> list[str]:
+    """The kinds of the forms shown to `visitor` and not taken yet, once every timer due by the clock has run."""
+    await server.settle()
+    return kinds_shown(await visitor.remaining())
+
+
 async def close_dialog(operator: OperatorClient, dialog_id: int) -> None:
     ref = new_id()
     await operator.send({"type": "close", "dialog_id": dialog_id, "ref": ref})
@@ -49,7 +55,7 @@ async def test_intro_form_shows_5s_after_greeting_with_only_the_name(server):
     visitor = await Visitor.connect(server, line=line["id"])
     await visitor.open_chat()
     server.clock.advance(4)
-    assert kinds_shown(await visitor.quiet(0.6)) == []
+    assert await shown_by_now(server, visitor) == []
     server.clock.advance(1)
     form = await form_shown(visitor, "intro")
     assert form["step"] == "name"
@@ -106,7 +112,7 @@ async def test_closing_within_5s_cancels_the_intro_form(server):
     ack = await visitor.say("hi")
     await close_dialog(operator, ack["dialog_id"])
     server.clock.advance(6)
-    assert "intro" not in kinds_shown(await visitor.quiet(0.6))
+    assert "intro" not in await shown_by_now(server, visitor)
     await visitor.close()
     await operator.close()
 
@@ -124,7 +130,7 @@ async def test_rating_at_10s_brings_the_transcript_form_at_15s(server):
     rated = await operator.expect("message", where=lambda m: m.get("code") == "dialog_rated")
     assert rated["data"] == {"rating": "good", "comment": "Quick and kind"}
     server.clock.advance(4.9)
-    assert "transcript" not in kinds_shown(await visitor.quiet(0.6))
+    assert "transcript" not in await shown_by_now(server, visitor)
     server.clock.advance(0.2)
     await form_shown(visitor, "transcript")
     await visitor.close()
@@ -140,13 +146,13 @@ async def test_rating_at_40s_gives_no_second_transcript_form(server):
     await close_dialog(operator, ack["dialog_id"])
     rating = await form_shown(visitor, "rating")
     server.clock.advance(29)
-    assert "transcript" not in kinds_shown(await visitor.quiet(0.6))
+    assert "transcript" not in await shown_by_now(server, visitor)
     server.clock.advance(1)
     await form_shown(visitor, "transcript")  # 30 s after the end
     server.clock.advance(10)
     await submit(visitor, rating["id"], rating="bad")
     server.clock.advance(10)
-    assert "transcript" not in kinds_shown(await visitor.quiet(0.6))
+    assert "transcript" not in await shown_by_now(server, visitor)
     await visitor.close()
     await operator.close()
 
@@ -162,7 +168,8 @@ async def test_dialog_reopened_at_3s_cancels_the_transcript_form(server):
     again = await visitor.say("One more question")  # the conversation goes on, in a new dialog
     assert again["dialog_id"] != ack["dialog_id"]
     server.clock.advance(10)
-    frames = await visitor.quiet(0.6)
+    await server.settle()
+    frames = await visitor.remaining()
     assert "transcript" not in kinds_shown(frames)
     await visitor.close()
     await operator.close()
@@ -180,7 +187,7 @@ async def test_a_pending_form_survives_a_restart_and_comes_once(fresh_server):
     server.clock.advance(5)
     form = await form_shown(back, "intro")
     server.clock.advance(60)
-    assert kinds_shown(await back.quiet(0.6)) == []  # once
+    assert await shown_by_now(server, back) == []  # once
     await back.close()
 
     # On reconnect a form still open is shown again, right after the welcome.
@@ -245,7 +252,7 @@ async def test_offline_form_when_nobody_is_online_or_everybody_is_at_the_limit(s
     assert presence == {"status": "online", "effective": "online", "chat_limit": 1, "active_chats": 0}
     first = await Visitor.connect(server, line=line["id"])
     taken = await first.say("hello")
-    assert "offline" not in kinds_shown(await first.quiet(0.4))  # Busy can answer this one
+    assert "offline" not in await shown_by_now(server, first)  # Busy can answer this one
     await busy.join(taken["dialog_id"])
     await busy.status(taken["dialog_id"], "in_progress")  # reading assigns nothing; taking it does
     second = await Visitor.connect(server, line=line["id"])
@@ -264,7 +271,7 @@ async def test_offline_form_when_nobody_is_online_or_everybody_is_at_the_limit(s
     assert me["presence"]["active_chats"] == 1
     fourth = await Visitor.connect(server, line=line["id"])
     await fourth.say("hi")
-    assert "offline" not in kinds_shown(await fourth.quiet(0.4))
+    assert "offline" not in await shown_by_now(server, fourth)
     for client in (first, second, third, fourth, busy):
         await client.close()
 
@@ -286,7 +293,7 @@ async def test_a_transcript_form_closed_unsent_from_the_icon_still_comes_after_t
     again = await form_shown(visitor, "transcript")
     assert again["id"] == form["id"]
     server.clock.advance(60)
-    assert kinds_shown(await visitor.quiet(0.6)) == []  # by itself once
+    assert await shown_by_now(server, visitor) == []  # by itself once
     await visitor.close()
     await operator.close()
 

@@ -1,13 +1,14 @@
 """E-mail against a real SMTP server (aiosmtpd on loopback), on SQLite and PostgreSQL, with the injected clock.
 
 The server sends to `MailSink`, which parses every message with the `email` package; each test has a line and a
-visitor address of its own, so tests on one server do not see each other's mail.
+visitor address of its own, so tests on one server do not see each other's mail. To show that no e-mail went, a
+test moves the clock past the moment it would have been due and `server.settle()`s: the server has then run
+every job and sent every e-mail that was due, so what the sink has not received is not coming.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from tests.support.live_server import LiveServer
 from tests.support.services import PG_HOST, PG_PORT, create_pg_database, drop_pg_database, need_service, pg_url
 from tests.support.smtp import MailSink, Received
 from widget_server.clock import FakeClock
+from widget_server.storage.database import Database
+from widget_server.storage.tables import DialogMail
 
 QUESTION = "Do you ship to Spain?"
 ANSWER = "Yes, we do: 3 days to Madrid."
@@ -78,9 +81,24 @@ def outbox_to(server: LiveServer, token: str, email: str) -> list[dict[str, Any]
         return [item for item in response.json()["items"] if item["to"] == email]
 
 
-async def settle(seconds: float = 1.0) -> None:
-    """Real time for the job runner (0.2 s) and the sender (0.5 s) to act on what the clock made due."""
-    await asyncio.sleep(seconds)
+async def page_closed_noted(server: LiveServer, dialog_id: int, timeout: float = 10.0) -> None:
+    """Wait until the server has noted, at its clock's time, that the visitor's last page closed.
+
+    The server learns of the closing when the socket's end reaches it; the clock must not move before that.
+    """
+    db = Database(server.database_url)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            async with db.read() as s:
+                row = await s.get(DialogMail, dialog_id)
+                if row is not None and row.page_closed_at is not None:
+                    return
+            assert loop.time() < deadline, "the server did not note the closed page"
+            await asyncio.sleep(0.02)
+    finally:
+        await db.dispose()
 
 
 async def conversation(server: LiveServer, token: str, **line: Any) -> tuple[Visitor, OperatorClient, int, int, str]:
@@ -107,7 +125,7 @@ async def test_unread_answer_seen_at_59s_sends_no_email(server, sink, token):
     await visitor.send({"type": "seen", "seq": answer_seq})
     await operator.expect("seen", dialog_id=dialog_id, by="visitor")
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert outbox_to(server, token, email) == [] and sink.to(email) == []
     await visitor.close()
     await operator.close()
@@ -116,7 +134,7 @@ async def test_unread_answer_seen_at_59s_sends_no_email(server, sink, token):
 async def test_unread_answer_not_seen_at_61s_sends_one_email_with_question_answer_and_link(server, sink, token):
     visitor, operator, dialog_id, _, email = await conversation(server, token, name="Sunny Shoes")
     server.clock.advance(59)
-    await settle(0.6)
+    await server.settle()
     assert sink.to(email) == []  # not yet: the minute is not over
     server.clock.advance(2)
     [received] = await sink.wait_for(email)
@@ -150,7 +168,7 @@ async def test_unread_answer_not_seen_at_61s_sends_one_email_with_question_answe
     assert [m["text"] for m in welcome["messages"] if m["kind"] == "text"][-2:] == [QUESTION, ANSWER]
 
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert len(sink.to(email)) == 1  # one e-mail for the batch, not one per minute
     for client in (visitor, operator, elsewhere):
         await client.close()
@@ -172,7 +190,7 @@ async def test_two_operator_messages_make_one_email(server, sink, token):
     text = received.text()
     assert text.index(QUESTION) < text.index(ANSWER) < text.index("Shipping is free above 50 EUR.")
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert len(sink.to(email)) == 1
     await visitor.close()
     await operator.close()
@@ -187,7 +205,7 @@ async def test_a_later_answer_in_an_ongoing_dialog_gets_its_own_email_and_a_note
     # The dialog is assigned and ongoing now: a note is for staff only, so it owes the visitor nothing...
     await operator.note(dialog_id, "Customer seems upset; offer a discount")
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert len(sink.to(email)) == 1
     # ...while a later answer is news again, and its e-mail tells only what is new.
     later = "Your parcel left the warehouse today."
@@ -201,17 +219,14 @@ async def test_a_later_answer_in_an_ongoing_dialog_gets_its_own_email_and_a_note
 
 
 async def test_closing_the_page_sends_the_email_without_waiting_the_minute(server, sink, token):
-    visitor, operator, _, _, email = await conversation(server, token)
+    visitor, operator, dialog_id, _, email = await conversation(server, token)
     await visitor.close()  # the visitor's only page with the widget goes away
-    # The server notes the closing at the clock's time whenever it gets to it; two steps of the grace stay well
-    # under the minute, so only the page-closed rule can send this e-mail.
-    for _ in range(2):
-        await settle(0.5)
-        server.clock.advance(16)
-        with contextlib.suppress(AssertionError):
-            await sink.wait_for(email, timeout=3)
-            break
-    [received] = sink.to(email)
+    await page_closed_noted(server, dialog_id)
+    server.clock.advance(14)
+    await server.settle()
+    assert sink.to(email) == []  # within the grace a page may come back
+    server.clock.advance(2)  # 16 s: well under the minute, so only the page-closed rule can send this e-mail
+    [received] = await sink.wait_for(email)
     assert ANSWER in received.text()
     await operator.close()
 
@@ -220,7 +235,7 @@ async def test_a_server_restart_is_not_a_closed_page(server, sink, token):
     visitor, operator, _, _, email = await conversation(server, token)
     server.restart()  # every socket drops with 1012; the visitor's page is still open and its widget comes back
     server.clock.advance(30)  # twice the page-closed grace, half the minute
-    await settle()
+    await server.settle()
     assert sink.to(email) == []
     server.clock.advance(31)  # the minute is over and the answer is still unread: now it is news
     [received] = await sink.wait_for(email)
@@ -232,16 +247,16 @@ async def test_a_server_restart_is_not_a_closed_page(server, sink, token):
 async def test_a_visitor_who_returns_and_reads_gets_no_email(server, sink, token):
     visitor, operator, dialog_id, answer_seq, email = await conversation(server, token)
     await visitor.close()
-    await settle(1.0)
+    await page_closed_noted(server, dialog_id)
     server.clock.advance(5)
     back = await Visitor.connect(server, line=received_line(server, token, dialog_id), token=visitor.token)
     server.clock.advance(20)  # past the page-closed grace: the visitor is back, so the minute rule applies
-    await settle()
+    await server.settle()
     assert sink.to(email) == []
     await back.send({"type": "seen", "seq": answer_seq})
     await operator.expect("seen", dialog_id=dialog_id, by="visitor")
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert sink.to(email) == [] and outbox_to(server, token, email) == []
     await back.close()
     await operator.close()
@@ -269,7 +284,7 @@ async def test_transcript_at_close_is_in_the_line_language_and_zone_and_recorded
     await operator.expect("message", where=lambda m: m.get("code") == "transcript_sent")
     # The transcript told the visitor everything: no unread-messages e-mail follows.
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert len(sink.to(email)) == 1
     await visitor.close()
     await operator.close()
@@ -301,18 +316,15 @@ async def test_a_550_reply_marks_the_email_failed_for_operators_and_stops_retryi
     sink.rcpt_replies[email] = f"550 5.1.1 <{email}>: no such mailbox here"
     with api(server, token) as client:
         queued = client.post(f"/api/dialogs/{dialog_id}/transcript", json={}).json()
-    for _ in range(50):
-        [item] = [i for i in outbox_to(server, token, email) if i["id"] == queued["id"]]
-        if item["status"] == "failed":
-            break
-        await asyncio.sleep(0.1)
+    await server.settle()  # queued for now: the sender has tried it
+    [item] = [i for i in outbox_to(server, token, email) if i["id"] == queued["id"]]
     assert item["status"] == "failed" and item["attempts"] == 1
     assert item["last_error"].startswith("550 5.1.1") and "no such mailbox" in item["last_error"]
     notice = await operator.expect("message", where=lambda m: m.get("code") == "transcript_failed")
     assert email in notice["text"]
     refusals = len(sink.refused)
     server.clock.advance(6 * 3600)
-    await settle()
+    await server.settle()
     [item] = [i for i in outbox_to(server, token, email) if i["id"] == queued["id"]]
     assert item["status"] == "failed" and item["attempts"] == 1 and len(sink.refused) == refusals
     assert sink.to(email) == []
@@ -325,18 +337,15 @@ async def test_a_4xx_reply_is_retried_later_and_then_delivered_once(server, sink
     sink.rcpt_replies[email] = "451 4.7.1 Greylisted, try again later"
     with api(server, token) as client:
         queued = client.post(f"/api/dialogs/{dialog_id}/transcript", json={}).json()
-    for _ in range(50):
-        [item] = [i for i in outbox_to(server, token, email) if i["id"] == queued["id"]]
-        if item["attempts"]:
-            break
-        await asyncio.sleep(0.1)
-    assert item["status"] == "pending" and item["last_error"].startswith("451")
+    await server.settle()
+    [item] = [i for i in outbox_to(server, token, email) if i["id"] == queued["id"]]
+    assert item["status"] == "pending" and item["attempts"] == 1 and item["last_error"].startswith("451")
     del sink.rcpt_replies[email]
     server.clock.advance(30)  # the first retry comes after 15 to 30 s
     [received] = await sink.wait_for(email)
     assert received.message["Message-ID"] == queued["message_id"]
     server.clock.advance(3600)
-    await settle()
+    await server.settle()
     assert len(sink.to(email)) == 1
     await visitor.close()
     await operator.close()
@@ -377,7 +386,7 @@ async def test_operators_read_the_outbox_and_only_their_lines(server, sink, toke
     visitor, operator, dialog_id, _, email = await conversation(server, token)
     server.clock.advance(61)
     await sink.wait_for(email)
-    await settle(0.3)
+    await server.settle()  # the pass that sent it has recorded it
     [item] = outbox_to(server, token, email)
     assert item["kind"] == "unread" and item["status"] == "sent" and item["held"] is False
     with api(server, token) as client:

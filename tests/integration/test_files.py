@@ -93,7 +93,7 @@ async def test_files_go_both_ways_as_previews_or_links_and_only_their_dialog_get
     stranger = await Visitor.connect(server, line=line["id"])
     theirs = visitor_upload(server, line["id"], stranger.token, PNG, "mine.png", "image/png", "stranger-file-1")
     assert theirs.status_code == 201 and theirs.json()["dialog_id"] != dialog_id
-    assert all(f.get("text") != "mine.png" for f in await visitor.quiet())
+    assert all(f.get("text") != "mine.png" for f in await visitor.remaining())
     for client in (operator, visitor, stranger):
         await client.close()
 

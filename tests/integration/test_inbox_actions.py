@@ -221,7 +221,7 @@ async def test_an_operator_of_line_x_cannot_read_act_on_or_search_line_y(server)
         )
         assert upload.status_code == 403
     # Nothing Xena tried reached the visitor.
-    assert all(f.get("author", {}).get("type") != "operator" for f in await visitor.quiet())
+    assert all(f.get("author", {}).get("type") != "operator" for f in await visitor.remaining())
     await operator.close()
     await visitor.close()
 

@@ -27,7 +27,7 @@ async def test_visitor_cannot_resume_or_read_another_visitors_dialog(server):
     # Writing goes to Mallory's own new dialog, never into Alice's.
     ack = await probe.say("let me in")
     assert ack["dialog_id"] != secret["dialog_id"]
-    frames = await alice.quiet()
+    frames = await alice.remaining()
     assert all(f.get("text") != "let me in" for f in frames)
     await alice.close()
     await probe.close()
@@ -97,8 +97,9 @@ async def test_operator_of_one_line_cannot_see_or_touch_another_lines_dialogs(se
         assert (await operator.expect("error"))["code"] == "forbidden"
     # Nothing of line Y reached Xena, and the visitor heard nothing from her.
     await visitor_y.say("still private")
-    assert all(f.get("dialog_id") != ack["dialog_id"] for f in await operator.quiet())
-    assert all(f["type"] != "typing" and f.get("author", {}).get("type") != "operator" for f in await visitor_y.quiet())
+    assert all(f.get("dialog_id") != ack["dialog_id"] for f in await operator.remaining())
+    heard = await visitor_y.remaining()
+    assert all(f["type"] != "typing" and f.get("author", {}).get("type") != "operator" for f in heard)
 
     response = httpx.get(
         f"{server.url}/api/dialogs/{ack['dialog_id']}/messages", headers={"Authorization": f"Bearer {xena}"}

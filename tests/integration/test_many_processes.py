@@ -2,6 +2,11 @@
 
 Each process is `python -m widget_server serve` on a port of its own; clients connect to whichever they like, as
 behind a load balancer. Time is the shared file clock (`TEST_CLOCK_FILE`), moved by the test.
+
+Showing that nothing (more) came without waiting for it: a pong orders only what the client's own process
+queued, while an event from the other process crosses Redis. Redis keeps one publisher's order, so a frame the
+other process published after everything else is a barrier: once it has arrived, so has all it published before.
+That a timer did not run (or ran once) is read from the database after both processes have settled.
 """
 
 from __future__ import annotations
@@ -54,6 +59,12 @@ class Cluster:
     def stop(self) -> None:
         for process in (self.a, self.b):
             process.stop()
+
+    async def settle(self) -> None:
+        """Both processes' due work done. A job one of them had claimed when the other settled is finished by
+        the time its own process has settled (a pass waits for the one in flight)."""
+        for process in (self.a, self.b):
+            await process.settle()
 
 
 def start_cluster(tmp: Path, database_url: str, redis_url: str, redis_prefix: str) -> Cluster:
@@ -187,7 +198,12 @@ async def test_visitor_on_one_process_and_operator_on_another_talk_and_both_tabs
         last = (await tab_b.say(f"question {n}"))["seq"]
     for tab in (tab_a, tab_b):
         await tab.expect("message", seq=last, timeout=10)
-        await tab.quiet()  # anything repeated would arrive now
+    # Everything after the first message was published by B, so tab A has it all with the last one; tab B has all
+    # A published (the first message) once A's `seen` has come.
+    await tab_a.send({"type": "seen", "seq": last})
+    await tab_b.expect("seen", seq=last, timeout=10)
+    for tab in (tab_a, tab_b):
+        await tab.remaining()  # and what each one's own process had queued: anything repeated is here now
         assert [f["seq"] for f in tab.seen if f["type"] == "message"] == list(range(1, last + 1))
     for client in (tab_a, tab_b, operator):
         await client.close()
@@ -233,7 +249,7 @@ async def test_a_visitor_resumes_on_the_other_process_and_misses_nothing(cluster
 
     live = await operator.say(dialog_id, "Answer 4")  # written on A, heard on B
     assert (await back.expect("message", timeout=10))["seq"] == live["seq"]
-    assert await back.quiet() == []
+    assert await back.remaining() == []  # A published the others before "Answer 4": they would be here
     await back.close()
     await operator.close()
 
@@ -261,14 +277,14 @@ async def test_a_timer_fires_once_while_both_processes_run(cluster):
     key = await schedule_say(cluster, dialog_id, "Still there?", after=30)
 
     cluster.clock.advance(29.9)
-    for tab in (tab_a, tab_b):
-        assert reminders(await tab.quiet(0.6), "Still there?") == []
+    await cluster.settle()
+    job, copies = await job_and_copies(cluster, key, dialog_id, "Still there?")
+    assert (job.status, job.attempts, copies) == ("pending", 0, 0)  # not yet, in either process
     cluster.clock.advance(0.1)
     for tab in (tab_a, tab_b):
         said = await tab.expect("message", text="Still there?", timeout=10)
         assert said["author"] == {"type": "bot", "name": "Test line"}
-    for tab in (tab_a, tab_b):  # both runners poll several times more: nobody runs it again
-        assert reminders(await tab.quiet(0.8), "Still there?") == []
+    await cluster.settle()  # both runners have looked again: nobody runs it again
     job, copies = await job_and_copies(cluster, key, dialog_id, "Still there?")
     assert (job.status, job.attempts, copies) == ("done", 1, 1)
     for tab in (tab_a, tab_b):
@@ -297,12 +313,15 @@ async def test_a_process_killed_mid_job_leaves_it_to_the_other_which_finishes_it
         victim.kill()  # in the middle of the job: its transaction never commits
         hold.with_name("hold.release").touch()
         watcher = tabs[survivor.name]
-        assert reminders(await watcher.quiet(0.6)) == []  # the lease still holds
+        await survivor.settle()
+        job, copies = await job_and_copies(cluster, key, dialog_id, "Your reminder")
+        assert (job.status, job.attempts, copies) == ("running", 1, 0)  # the lease still holds
 
         cluster.clock.advance(LEASE_SECONDS + 1)
         said = await watcher.expect("message", text="Your reminder", timeout=10)
         assert said["dialog_id"] == dialog_id
-        assert reminders(await watcher.quiet(0.8)) == []
+        await survivor.settle()  # the only process left: what it publishes reaches its tab before a pong
+        assert reminders(await watcher.remaining()) == []
         job, copies = await job_and_copies(cluster, key, dialog_id, "Your reminder")
         assert (job.status, job.attempts, copies) == ("done", 2, 1)
         # Whoever opens the chat now sees the reminder once.
@@ -347,7 +366,7 @@ async def test_a_conversation_loses_nothing_when_redis_restarts(own_redis_cluste
     answer = await operator.say(dialogs[waiting], "Hi, how can I help?")
     await waiting.expect("message", seq=answer["seq"], timeout=10)
     for client in (asking, waiting, operator):
-        await client.quiet(0.1)  # what came so far
+        await client.remaining()  # what came so far
 
     redis.kill()
     # Both sides write while Redis is gone: stored and acknowledged, but no doorbell rings across. No later
@@ -364,8 +383,11 @@ async def test_a_conversation_loses_nothing_when_redis_restarts(own_redis_cluste
     # The doorbell rings again, and nothing came twice.
     after = await operator.say(dialogs[asking], "Yes, here")
     assert (await asking.expect("message", seq=after["seq"], timeout=10))["text"] == "Yes, here"
-    await asking.quiet()
-    await operator.quiet()
+    # B published "Yes, here" last, so A's visitors have all B sent; the operator has all A sent once A's `seen`.
+    await asking.send({"type": "seen", "seq": after["seq"]})
+    await operator.expect("seen", dialog_id=dialogs[asking], seq=after["seq"], timeout=10)
+    await asking.remaining()
+    await operator.remaining()
     for client, dialog_id in ((asking, dialogs[asking]), (waiting, dialogs[waiting]), (operator, dialogs[asking])):
         seqs = [f["seq"] for f in client.seen if f["type"] == "message" and f["dialog_id"] == dialog_id]
         assert len(seqs) == len(set(seqs)), seqs

@@ -46,7 +46,7 @@ async def test_a_note_reaches_staff_only_live_in_history_on_resume_and_in_gap_fi
     after = await operator.say(dialog_id, "Found it: it ships tomorrow.")
     got = await visitor.expect("message", seq=after["seq"])
     assert got["text"] == "Found it: it ships tomorrow."
-    assert leaked(visitor.seen + await visitor.quiet()) == []
+    assert leaked(visitor.seen + await visitor.remaining()) == []
 
     # History for a new tab, and resume from before the note.
     tab = await Visitor.connect(server, line=line["id"], token=visitor.token)
@@ -57,7 +57,7 @@ async def test_a_note_reaches_staff_only_live_in_history_on_resume_and_in_gap_fi
         server, line=line["id"], token=visitor.token, resume={"dialog_id": dialog_id, "last_seq": answer["seq"]}
     )
     assert [m["text"] for m in resumed.welcome["messages"]] == ["Found it: it ships tomorrow."]
-    assert leaked(resumed.seen + await resumed.quiet()) == []
+    assert leaked(resumed.seen + await resumed.remaining()) == []
 
     # Staff history has everything, in order.
     with api(server, admin) as client:

@@ -33,7 +33,7 @@ async def test_reconnect_with_last_seq_gets_the_missed_messages_once_in_order(se
     live = await operator.say(dialog_id, "Answer 5")
     got = await back.expect("message")
     assert got["seq"] == live["seq"]
-    assert await back.quiet() == []  # nothing repeated
+    assert await back.remaining() == []  # nothing repeated
     await back.close()
     await operator.close()
 

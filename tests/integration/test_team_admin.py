@@ -106,7 +106,7 @@ async def test_an_open_console_loses_a_line_at_once_when_an_admin_takes_it_away(
     assert again.ready["line_ids"] == [other["id"]]
     assert all(d["id"] != dialog_id for d in again.ready["dialogs"])
     await visitor.say("Still there?")
-    assert [f for f in await again.quiet() if f.get("dialog_id") == dialog_id] == []
+    assert [f for f in await again.remaining() if f.get("dialog_id") == dialog_id] == []
     refused = await again.note(dialog_id, "sneaky")
     assert refused["type"] == "error" and refused["code"] == "forbidden"
     await again.close()

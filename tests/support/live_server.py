@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from widget_server.clock import Clock, FakeClock
@@ -18,6 +19,17 @@ from widget_server.web.app import create_app
 
 ADMIN_EMAIL = "operator@demo.openline"
 ADMIN_PASSWORD = "demo-password-123"
+SETTLE_TIMEOUT = 30.0  # a loaded 2-core CI machine; a settle takes milliseconds
+
+
+async def settle(url: str) -> None:
+    """Have the server at `url` run every job and e-mail that its test clock made due, and wait until it has.
+
+    Then nothing more is coming from what time did: assert that something did not happen, or read a socket up to
+    a pong (`Client.remaining`). Only a server with a test clock has the route (widget_server/assembly/testing.py).
+    """
+    async with httpx.AsyncClient(base_url=url, timeout=SETTLE_TIMEOUT) as client:
+        (await client.post("/api/test/settle")).raise_for_status()
 
 
 @dataclass
@@ -94,6 +106,9 @@ class LiveServer:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+    async def settle(self) -> None:
+        await settle(self.url)
 
     def restart(self) -> None:
         self.stop()

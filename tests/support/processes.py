@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.live_server import ADMIN_PASSWORD
+from tests.support.live_server import ADMIN_PASSWORD, settle
 from widget_server.clock import FileClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +107,10 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         return self.launch().wait_ready()
+
+    async def settle(self) -> None:
+        """This process's due work done (see `live_server.settle`); other processes settle on their own."""
+        await settle(self.url)
 
     @property
     def pid(self) -> int:
