@@ -1,21 +1,46 @@
 """Notes and internal notices are for staff: never over the visitor's socket, never in history, resume or a gap
-fill, never in what transcripts and e-mails read."""
+fill, never in the transcript or the unread-messages e-mail.
+
+The e-mails are checked as the visitor gets them: made by the server's own jobs and hooks, sent by its sender to
+a real SMTP server (aiosmtpd), parsed from what arrived.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.test_email import _database, address, set_email
 from tests.support.clients import OperatorClient, Visitor, api, login, make_line
+from tests.support.live_server import LiveServer
+from tests.support.services import drop_pg_database, redis_settings
+from tests.support.smtp import MailSink, Received
 from widget_server.clock import FakeClock
-from widget_server.config import Settings
-from widget_server.services import dialogs
-from widget_server.services.context import Context
-from widget_server.storage.database import Database
 
 SECRET = "VIP customer, refund without asking"
 
 
-class _NoEvents:
-    def publish(self, topic: str, event: object) -> None:
-        pass
+@pytest.fixture(scope="module")
+def sink() -> Iterator[MailSink]:
+    mail = MailSink().start()
+    yield mail
+    mail.stop()
+
+
+@pytest.fixture(scope="module")
+def server(db_kind: str, sink: MailSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The suite's two installations (tests/conftest.py), sending their e-mail to `sink`."""
+    tmp = tmp_path_factory.mktemp(f"notes-{db_kind}")
+    url, pg_name = _database(db_kind, tmp)
+    overrides = sink.settings() | ({} if db_kind == "sqlite" else redis_settings())
+    live = LiveServer(data_dir=tmp, database_url=url, clock=FakeClock(), overrides=overrides).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        if pg_name:
+            drop_pg_database(pg_name)
 
 
 def leaked(frames: list[dict]) -> list[dict]:
@@ -63,17 +88,49 @@ async def test_a_note_reaches_staff_only_live_in_history_on_resume_and_in_gap_fi
     with api(server, admin) as client:
         staff = client.get(f"/api/dialogs/{dialog_id}/messages").json()["items"]
     assert [m["kind"] for m in staff][-4:] == ["text", "note", "internal", "text"]
-
-    # What transcripts and e-mails read: the visitor's view, without notes.
-    db = Database(server.database_url)
-    try:
-        ctx = Context(settings=Settings(database_url=server.database_url), db=db, events=_NoEvents(), clock=FakeClock())
-        visible = await dialogs.visitor_visible_messages(ctx, dialog_id)
-    finally:
-        await db.dispose()
-    assert [m["seq"] for m in visible] == [m["seq"] for m in tab.welcome["messages"]]
-    assert leaked(visible) == []
     for client in (operator, colleague, visitor, tab, resumed):
+        await client.close()
+
+
+def bodies(received: Received) -> list[str]:
+    return [received.text(), received.html()]
+
+
+async def test_neither_the_unread_messages_email_nor_the_transcript_has_a_note_or_an_internal_notice(server, sink):
+    admin = login(server)
+    line = make_line(server, admin)
+    operator = await OperatorClient.connect(server, admin)
+    visitor = await Visitor.connect(server, line=line["id"])
+    dialog_id = (await visitor.say("My parcel is late"))["dialog_id"]
+    email = address()
+    set_email(server, admin, dialog_id, email)
+    await operator.say(dialog_id, "Let me check.")
+    assert (await operator.note(dialog_id, SECRET))["type"] == "ack"
+    assert (await operator.status(dialog_id, "waiting"))["type"] == "ack"  # writes an internal notice
+    await operator.say(dialog_id, "Found it: it ships tomorrow.")
+    with api(server, admin) as client:
+        staff = client.get(f"/api/dialogs/{dialog_id}/messages").json()["items"]
+    [notice] = [m["text"] for m in staff if m["kind"] == "internal"]
+    staff_only = (SECRET, notice)
+
+    # The visitor does not read the answers within the minute: the unread-messages e-mail (the job's path).
+    server.clock.advance(61)
+    [unread] = await sink.wait_for(email)
+    assert unread.message["Subject"] == "2 new messages from Test line"
+    for body in bodies(unread):
+        assert "Let me check." in body and "Found it: it ships tomorrow." in body
+        assert not [text for text in staff_only if text in body], body
+
+    # The operator closes the dialog: the transcript goes to the visitor's known address (the hook's path).
+    await operator.send({"type": "close", "dialog_id": dialog_id, "ref": "close-notes"})
+    await operator.expect("ack", ref="close-notes")
+    transcript = (await sink.wait_for(email, count=2))[1]
+    assert transcript.message["Subject"].startswith("Your conversation with Test line")
+    for body in bodies(transcript):
+        for said in ("My parcel is late", "Let me check.", "Found it: it ships tomorrow."):
+            assert said in body
+        assert not [text for text in staff_only if text in body], body
+    for client in (operator, visitor):
         await client.close()
 
 
