@@ -131,13 +131,8 @@ class OutboxSender:
                 email.status, email.locked_by, email.locked_until = SENDING, self.node, now + self.lease
         return list(rows)
 
-    async def run_once(self) -> int:
-        """One pass: send what is due. Returns how many e-mails the server accepted."""
-        if not self.configured:
-            return 0
-        return await self._send(await self.claim())
-
     async def _pass(self) -> int:
+        """One pass: send what is due. Returns how many e-mails it claimed (sent, refused or put back)."""
         if not self.configured:
             return 0
         emails = await self.claim()
@@ -145,6 +140,7 @@ class OutboxSender:
         return len(emails)
 
     async def _send(self, emails: list[OutboxEmail]) -> int:
+        """Send the claimed e-mails in order over one connection; returns how many the server accepted."""
         if not emails:
             return 0
         envelope_from = sender_address(self.settings.mail_from)
