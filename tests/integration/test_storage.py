@@ -72,8 +72,8 @@ async def test_concurrent_messages_in_one_dialog_get_gap_free_seqs(ctx):
 
 
 async def test_a_burst_stored_in_one_group_commit_reads_back_exactly_as_it_was_delivered(ctx):
-    # A burst of steady messages is stored in one transaction (storage/message_batch.py), on SQLite straight on the
-    # driver (storage/message_rows.py). What a client was sent live must be what a reconnect reads back later:
+    # A burst of steady messages is stored in one transaction (storage/message_writer.py), on SQLite straight on the
+    # driver (storage/driver_select.py). What a client was sent live must be what a reconnect reads back later:
     # text, order, author, time to the microsecond; a resend inside the burst is one message, not two.
     line = await lines.create_line(ctx, "Steady", ["https://shop.example"], greeting="")
     who = await visitors.identify(ctx, None, "en", None)

@@ -40,6 +40,7 @@ from widget_server.services.dialogs import (
 )
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.uploads import file_store
+from widget_server.storage import dialog_lookup
 from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Message, Operator, OperatorLine, Reminder
 
 STATUS_NAMES = {
@@ -134,18 +135,8 @@ async def set_status(ctx: Context, who: OperatorIdentity, dialog_id: int, target
 
 async def _check_reopenable(ctx: Context, dialog: Dialog) -> None:
     async with ctx.db.read() as s:
-        newer = (
-            await s.execute(
-                select(Dialog.id)
-                .where(
-                    Dialog.visitor_id == dialog.visitor_id,  # type: ignore[arg-type]
-                    Dialog.line_id == dialog.line_id,  # type: ignore[arg-type]
-                    Dialog.id > dialog.id,  # type: ignore[arg-type,operator]
-                )
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-    if newer is not None:
+        newer = await dialog_lookup.newer(s, dialog)
+    if newer:
         raise Conflict("The visitor has started a newer dialog; continue there", "newer_dialog")
 
 
