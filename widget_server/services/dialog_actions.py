@@ -17,6 +17,7 @@ from widget_server.domain.dialog_state import (
     manual_event,
     next_status,
 )
+from widget_server.domain.message_append import Request, Writer
 from widget_server.domain.permissions import Action, allowed
 from widget_server.domain.timestamps import iso
 from widget_server.domain.visibility import Kind
@@ -37,11 +38,13 @@ from widget_server.services.dialogs import (
     line_language,
     lock_dialog,
     message_event,
+    write_message,
 )
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.uploads import file_store
 from widget_server.storage import dialog_lookup
-from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Message, Operator, OperatorLine, Reminder
+from widget_server.storage.message_writer import Draft
+from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Operator, OperatorLine, Reminder
 
 STATUS_NAMES = {
     DialogStatus.NEW: "New",
@@ -67,28 +70,12 @@ async def _notice(
 
 
 async def add_note(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Outcome:
-    """A note: staff only, also in a finished dialog (a note after the fact is how a team learns)."""
-    await check_operator_access(ctx, who, dialog_id)
-    async with ctx.db.write() as s:
-        dialog = await _locked(s, dialog_id)
-        duplicate = (
-            await s.execute(
-                select(Message).where(
-                    Message.dialog_id == dialog_id,  # type: ignore[arg-type]
-                    Message.client_msg_id == client_msg_id,  # type: ignore[arg-type]
-                )
-            )
-        ).scalar_one_or_none()
-        if duplicate is not None:
-            if duplicate.kind != Kind.NOTE.value or duplicate.operator_id != who.id:
-                raise Conflict("client_msg_id: already used by someone else", "invalid")
-            return Outcome(dialog, seq=duplicate.seq, duplicate=True)
-        outcome = Outcome(dialog)
-        author = Author("operator", who.name, who.id)
-        note = await append_message(ctx, s, dialog, author, text, kind=Kind.NOTE.value, client_msg_id=client_msg_id)
-        outcome.events.append(message_event(ctx, dialog, note, who.name))
-        outcome.seq = note.seq
-    return outcome
+    """A note: staff only, also in a finished dialog (a note after the fact is how a team learns). A note owes
+    nothing but its row, so the one writer stores it (domain/message_append.py has the rules it follows)."""
+    request = Request(Writer.OPERATOR, ctx.clock.now(), Kind.NOTE.value, client_msg_id, who.line_ids, who.id)
+    written = await write_message(ctx, Draft(request, text, dialog_id, operator_id=who.id), who.name)
+    assert isinstance(written, Outcome), "a note owes nothing: the writer stores it or refuses it"
+    return written
 
 
 async def set_status(ctx: Context, who: OperatorIdentity, dialog_id: int, target: DialogStatus) -> Outcome:

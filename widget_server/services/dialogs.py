@@ -239,7 +239,7 @@ async def visitor_send(
     )
     draft = Draft(request, text, visitor_line=(visitor_id, line.id), page=(page.url, page.title) if page.url else None)
     if file is None:
-        written = await _write(ctx, draft, None)
+        written = await write_message(ctx, draft, None)
         if isinstance(written, Outcome):
             return written
     async with ctx.db.write() as s:
@@ -364,7 +364,7 @@ async def operator_send(
     request = Request(Writer.OPERATOR, ctx.clock.now(), kind, client_msg_id, who.line_ids, who.id, bool(file))
     draft = Draft(request, text, dialog_id, operator_id=who.id)
     if file is None:
-        written = await _write(ctx, draft, who.name)
+        written = await write_message(ctx, draft, who.name)
         if isinstance(written, Outcome):
             return written
     async with ctx.db.write() as s:
@@ -527,7 +527,7 @@ async def add_bot_message(
 # the decision, and the use case above does what it owes (a new dialog, an assignment, a status, forms, e-mail).
 
 
-async def _write(ctx: Context, draft: Draft, author_name: str | None) -> Outcome | Written:
+async def write_message(ctx: Context, draft: Draft, author_name: str | None) -> Outcome | Written:
     """The draft stored by the writer (or recognised as a resend, or refused): its outcome. Otherwise the
     writer's answer, for the full use case."""
     written = await ctx.db.messages.append(draft)
