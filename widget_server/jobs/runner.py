@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.jobs.store import DONE, FAILED, PENDING, RUNNING
 from widget_server.realtime.events import Event
 from widget_server.services.context import Context
-from widget_server.services.dialogs import publish_all
+from widget_server.services.unit_of_work import publish_all
 from widget_server.storage.tables import Job
 
 log = logging.getLogger(__name__)

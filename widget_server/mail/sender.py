@@ -34,7 +34,7 @@ from widget_server.mail.addresses import sender_address
 from widget_server.mail.outbox import FAILED, PENDING, SENDING, SENT
 from widget_server.realtime.events import Event
 from widget_server.services.context import Context
-from widget_server.services.dialogs import publish_all
+from widget_server.services.unit_of_work import publish_all
 from widget_server.storage.tables import OutboxEmail
 
 log = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ from widget_server.services.dialogs import (
     write_message,
 )
 from widget_server.services.operators import OperatorIdentity
+from widget_server.services.unit_of_work import publishes
 from widget_server.services.uploads import file_store
 from widget_server.storage import dialog_lookup
 from widget_server.storage.message_writer import Draft
@@ -69,6 +70,7 @@ async def _notice(
     outcome.seq = message.seq
 
 
+@publishes
 async def add_note(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Outcome:
     """A note: staff only, also in a finished dialog (a note after the fact is how a team learns). A note owes
     nothing but its row, so the one writer stores it (domain/message_append.py has the rules it follows)."""
@@ -78,6 +80,7 @@ async def add_note(ctx: Context, who: OperatorIdentity, dialog_id: int, client_m
     return written
 
 
+@publishes
 async def set_status(ctx: Context, who: OperatorIdentity, dialog_id: int, target: DialogStatus) -> Outcome:
     """The status menu and the **In progress** button. Taking an unassigned dialog makes it the operator's."""
     dialog = await check_operator_access(ctx, who, dialog_id)
@@ -127,6 +130,7 @@ async def _check_reopenable(ctx: Context, dialog: Dialog) -> None:
         raise Conflict("The visitor has started a newer dialog; continue there", "newer_dialog")
 
 
+@publishes
 async def leave(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
     """The operator steps out. The dialog stays with the operators still on it, or goes back to the line's queue
     (status `new`) for any operator of the line to take."""
@@ -168,6 +172,7 @@ async def leave(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
 ASSIGN_MODES = ("transfer", "add", "remove")
 
 
+@publishes
 async def assign(ctx: Context, who: OperatorIdentity, dialog_id: int, operator_id: int, mode: str) -> Outcome:
     """`transfer`: `operator_id` becomes responsible (the previous one steps out); `add`: they join beside the
     responsible one; `remove`: an added operator is taken off. The target must work on the dialog's line."""

@@ -41,6 +41,7 @@ from widget_server.services.file_links import file_info
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.payloads import dialog_info, message_payload
 from widget_server.services.summaries import D, page_of, read_summaries
+from widget_server.services.unit_of_work import publish_all, publishes
 from widget_server.services.uploads import StagedFile
 from widget_server.storage import dialog_lookup, welcome_read
 from widget_server.storage.message_writer import Draft, Written, decide_in, insert_message, message_row
@@ -88,12 +89,6 @@ def _forms() -> Any:
     from widget_server.services import forms
 
     return forms
-
-
-def publish_all(ctx: Context, events: list[tuple[tuple[str, ...], Event]]) -> None:
-    for topics, event in events:
-        for topic in topics:
-            ctx.events.publish(topic, event)
 
 
 async def _next_dialog_number(s: AsyncSession) -> int:
@@ -213,6 +208,7 @@ def check_visitor_dialog(dialog: Dialog | None, visitor_id: int, line_id: str) -
         raise Forbidden("This dialog is not yours")
 
 
+@publishes
 async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
     """The visitor opened the chat: their first dialog on this line starts, with the greeting."""
     async with ctx.db.write() as s:
@@ -224,6 +220,7 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: 
     return outcome
 
 
+@publishes
 async def visitor_send(
     ctx: Context,
     line: OpenLine,
@@ -351,6 +348,7 @@ async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorId
     await assign_to(ctx, s, dialog, who.id, who.name, outcome)
 
 
+@publishes
 async def operator_send(
     ctx: Context,
     who: OperatorIdentity,
@@ -389,6 +387,7 @@ async def operator_send(
     return outcome
 
 
+@publishes
 async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
@@ -412,8 +411,9 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
     return outcome
 
 
-async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | None:
-    """Move the reader's mark forward (never back). Returns the `seen` event when it moved."""
+async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> bool:
+    """Move the reader's mark forward (never back); once committed, both sides are told (the visitor's other tabs
+    clear their unread badge too). Whether it moved."""
     column = Dialog.visitor_seen_seq if by == "visitor" else Dialog.operator_seen_seq
     async with ctx.db.write() as s:
         result = await s.execute(
@@ -425,9 +425,20 @@ async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | 
         if moved and by == "visitor":
             assert dialog.id is not None
             await conversation_mail.on_visitor_seen(ctx, s, dialog.id)
-    if not moved:
-        return None
-    return Event.of({"type": "seen", "dialog_id": dialog.id, "by": by, "seq": seq})
+    if moved:
+        event = Event.of({"type": "seen", "dialog_id": dialog.id, "by": by, "seq": seq})
+        publish_all(ctx, [((line_topic(dialog.line_id), visitor_topic(dialog.visitor_id, dialog.line_id)), event)])
+    return moved
+
+
+def typing(ctx: Context, dialog: Dialog, by: str, active: bool, name: str | None = None) -> None:
+    """Typing stores nothing: told at once, to the other side only."""
+    payload: dict[str, Any] = {"type": "typing", "dialog_id": dialog.id, "from": by, "active": active}
+    if by == "operator":
+        payload["name"] = name
+        publish_all(ctx, [((visitor_topic(dialog.visitor_id, dialog.line_id),), Event.of(payload))])
+    else:
+        publish_all(ctx, [((line_topic(dialog.line_id),), Event.of(payload))])
 
 
 async def load_messages(

@@ -46,6 +46,7 @@ from widget_server.services.form_texts import (
     problem_text,
     rating_text,
 )
+from widget_server.services.unit_of_work import publishes
 from widget_server.storage import dialog_lookup
 from widget_server.storage.tables import Dialog, DialogForm, Job, OpenLine, TranscriptRequest, Visitor
 
@@ -382,6 +383,7 @@ async def _load_for_visitor(
     return dialog, form
 
 
+@publishes
 async def submit(
     ctx: Context, line: OpenLine, visitor_id: int, form_id: int, ref: str, raw: dict[str, str]
 ) -> FormOutcome:
@@ -479,6 +481,7 @@ async def _rate(
     outcome.events.append(message_event(ctx, dialog, message, None))
 
 
+@publishes
 async def dismiss(ctx: Context, line: OpenLine, visitor_id: int, form_id: int) -> FormOutcome:
     async with ctx.db.write() as s:
         dialog, form = await _load_for_visitor(s, line, visitor_id, form_id)
@@ -490,6 +493,7 @@ async def dismiss(ctx: Context, line: OpenLine, visitor_id: int, form_id: int) -
     return outcome
 
 
+@publishes
 async def request_transcript(ctx: Context, line: OpenLine, visitor_id: int) -> FormOutcome:
     """The transcript icon: show the transcript form now (again, if it was sent or closed before)."""
     async with ctx.db.write() as s:
