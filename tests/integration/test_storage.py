@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from tests.support.clients import Visitor, login, make_line
 from widget_server.domain.visibility import Audience
-from widget_server.services import dialogs, lines, visitor_contacts, visitors
+from widget_server.services import dialogs, lines, operators, visitor_contacts, visitors
 from widget_server.services.dialogs import Page
 from widget_server.services.tokens import token_hash
 from widget_server.storage import fulltext, welcome_read
@@ -72,8 +72,8 @@ async def test_concurrent_messages_in_one_dialog_get_gap_free_seqs(ctx):
 
 
 async def test_a_burst_stored_in_one_group_commit_reads_back_exactly_as_it_was_delivered(ctx):
-    # A burst of steady messages is stored in one transaction (storage/message_batch.py), on SQLite straight on the
-    # driver (storage/message_rows.py). What a client was sent live must be what a reconnect reads back later:
+    # A burst of steady messages is stored in one transaction (storage/message_writer.py), on SQLite straight on the
+    # driver (storage/driver_select.py). What a client was sent live must be what a reconnect reads back later:
     # text, order, author, time to the microsecond; a resend inside the burst is one message, not two.
     line = await lines.create_line(ctx, "Steady", ["https://shop.example"], greeting="")
     who = await visitors.identify(ctx, None, "en", None)
@@ -233,3 +233,57 @@ async def test_a_welcome_read_on_the_driver_is_what_core_reads(ctx):
     assert welcome.contact == {"name": None, "email": None, "phone": None}
     assert [m.message["seq"] for m in latest_two.rows] == [3, 4]
     assert [m.message["seq"] for m in middle.rows] == [2, 3] and line_row["name"] == line.name
+
+
+async def test_the_same_burst_through_the_group_commit_and_through_a_use_case_reads_back_identical_rows(ctx):
+    # Every message has one writer (storage/message_writer.py), whichever way it comes in: the group commit (on
+    # SQLite straight on the driver) or a use case's own transaction (through SQLAlchemy's driver). Two dialogs
+    # get the same burst, one each way; their rows and their dialogs' moves must be the same.
+    line = await lines.create_line(ctx, "Twins", ["https://shop.example"], greeting="")
+    operator = await _operator_on(ctx, line.id)
+    texts = ["plain", "ünïcode ῶδε 🙂", "<b>tags</b> & 'quotes'", "x" * 3000, ""]
+    dialog_ids = []
+    for twin in range(2):
+        who = await visitors.identify(ctx, None, "en", None)
+        opened = await dialogs.visitor_send(ctx, line, who.visitor.id, Page(), f"open-{twin}", "hello")
+        await dialogs.operator_send(ctx, operator, opened.dialog.id, f"take-{twin}", "taken")  # assigns: full path
+        dialog_ids.append(opened.dialog.id)
+    group, single = dialog_ids
+
+    outcomes = await asyncio.gather(
+        *(dialogs.operator_send(ctx, operator, group, f"b-{n}", text) for n, text in enumerate(texts))
+    )
+    assert all(not o.duplicate for o in outcomes)
+    for n, text in enumerate(texts):
+        async with ctx.db.write() as s:
+            dialog = await dialogs.lock_dialog(s, single)
+            assert dialog is not None
+            author = dialogs.Author("operator", operator.name, operator.id)
+            await dialogs.append_message(ctx, s, dialog, author, text, client_msg_id=f"b-{n}")
+
+    async with ctx.db.read() as s:
+        rows = {
+            dialog_id: [
+                {k: v for k, v in m.model_dump().items() if k not in ("id", "dialog_id")}
+                for m in (
+                    await s.execute(select(Message).where(Message.dialog_id == dialog_id).order_by(Message.seq))
+                ).scalars()
+            ]
+            for dialog_id in dialog_ids
+        }
+        moved = [await s.get(Dialog, dialog_id) for dialog_id in dialog_ids]
+    assert rows[group][-len(texts) :] == rows[single][-len(texts) :]
+    assert [r["body"] for r in rows[group][-len(texts) :]] == texts
+    assert moved[0] is not None and moved[1] is not None
+    assert (moved[0].last_seq, moved[0].waiting_since, moved[0].updated_at) == (
+        moved[1].last_seq,
+        moved[1].waiting_since,
+        moved[1].updated_at,
+    )
+
+
+async def _operator_on(ctx, line_id: str) -> operators.OperatorIdentity:
+    row = await operators.create_operator(ctx, "burst@shop.example", "Burst", "password-123", line_ids=[line_id])
+    identity = await operators.identity(ctx, row.id)
+    assert identity is not None
+    return identity

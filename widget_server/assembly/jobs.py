@@ -10,8 +10,9 @@ from functools import partial
 
 from widget_server.jobs.runner import Handler, JobRunner, Publish
 from widget_server.mail.sender import OutboxSender
-from widget_server.services import agenda, conversation_mail, dialogs, forms, mail_outcomes
+from widget_server.services import agenda, conversation_mail, forms, mail_outcomes
 from widget_server.services.context import Context
+from widget_server.services.unit_of_work import publish_all
 
 
 def job_handlers(ctx: Context) -> dict[str, Handler]:
@@ -29,7 +30,7 @@ def job_handlers(ctx: Context) -> dict[str, Handler]:
 
 
 def publisher(ctx: Context) -> Publish:
-    return partial(dialogs.publish_all, ctx)
+    return partial(publish_all, ctx)
 
 
 def job_runner(ctx: Context) -> JobRunner:

@@ -24,7 +24,6 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from widget_server.domain.dialog_state import OPEN_STATUSES
 from widget_server.domain.unread_mail import OperatorMessage, UnreadState, unread_mail_due, unread_mail_to_send
 from widget_server.domain.visibility import WRITTEN_KINDS
 from widget_server.errors import Conflict, NotFound, RateLimited
@@ -33,7 +32,7 @@ from widget_server.mail.addresses import normalize_email
 from widget_server.realtime.events import Event
 from widget_server.services import conversation_emails
 from widget_server.services.context import Context
-from widget_server.storage import welcome_read
+from widget_server.storage import dialog_lookup, welcome_read
 from widget_server.storage.tables import Dialog, DialogMail, Job, Message, OutboxEmail, TranscriptRequest, Visitor
 
 UNREAD_JOB = "mail.unread"
@@ -133,21 +132,6 @@ async def on_dialog_closed(ctx: Context, s: AsyncSession, dialog: Dialog) -> Non
     (await _mail_row(s, dialog.id)).offline_request_at = None
 
 
-async def _latest_open_dialog(s: AsyncSession, visitor_id: int, line_id: str) -> Dialog | None:
-    result = await s.execute(
-        select(Dialog)
-        .where(
-            Dialog.visitor_id == visitor_id,  # type: ignore[arg-type]
-            Dialog.line_id == line_id,  # type: ignore[arg-type]
-            Dialog.status.in_([st.value for st in OPEN_STATUSES]),  # type: ignore[attr-defined]
-        )
-        .order_by(Dialog.id.desc())  # type: ignore[union-attr]
-        .limit(1)
-        .with_for_update()
-    )
-    return result.scalar_one_or_none()
-
-
 async def on_visitor_left_page(ctx: Context, visitor_id: int, line_id: str) -> None:
     """The visitor's last page with this line's widget closed (in this process)."""
     # Asked together with the other pages closing at the moment: a drop of thousands of widgets at once must
@@ -155,7 +139,7 @@ async def on_visitor_left_page(ctx: Context, visitor_id: int, line_id: str) -> N
     if not await ctx.db.visitor_emails.has_email(visitor_id):
         return  # most visitors: no write, no lock
     async with ctx.db.write() as s:
-        dialog = await _latest_open_dialog(s, visitor_id, line_id)
+        dialog = await dialog_lookup.latest_on_line(s, visitor_id, line_id, open_only=True, lock=True)
         if dialog is None or dialog.id is None:
             return
         row = await _mail_row(s, dialog.id)
@@ -182,15 +166,8 @@ async def pages_reopened(ctx: Context, dialog_ids: list[int]) -> None:
 
 async def on_visitor_email_set(ctx: Context, s: AsyncSession, visitor: Visitor) -> None:
     """The visitor's e-mail became known or changed: their open dialogs follow the unread rule from now on."""
-    result = await s.execute(
-        select(Dialog)
-        .where(
-            Dialog.visitor_id == visitor.id,  # type: ignore[arg-type]
-            Dialog.status.in_([st.value for st in OPEN_STATUSES]),  # type: ignore[attr-defined]
-        )
-        .with_for_update()
-    )
-    for dialog in result.scalars():
+    assert visitor.id is not None
+    for dialog in await dialog_lookup.open_of_visitor(s, visitor.id):
         assert dialog.id is not None
         await _reschedule(ctx, s, dialog, await _mail_row(s, dialog.id))
 

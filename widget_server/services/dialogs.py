@@ -11,7 +11,6 @@ audience, and `visitor_visible_messages` is the one query for anything a visitor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -19,7 +18,20 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
-from widget_server.domain.visibility import VISITOR_KINDS, WRITTEN_KINDS, Audience, Kind, visible_to
+from widget_server.domain.message_append import (
+    Append,
+    Decision,
+    DialogFacts,
+    Owed,
+    Refusal,
+    Refused,
+    Request,
+    Resent,
+    StartDialog,
+    Writer,
+    advance,
+)
+from widget_server.domain.visibility import VISITOR_KINDS, Audience, Kind, visible_to
 from widget_server.errors import Conflict, Forbidden, NotFound
 from widget_server.i18n import gettext
 from widget_server.realtime.events import Event, line_topic, visitor_topic
@@ -29,9 +41,10 @@ from widget_server.services.file_links import file_info
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.payloads import dialog_info, message_payload
 from widget_server.services.summaries import D, page_of, read_summaries
+from widget_server.services.unit_of_work import publish_all, publishes
 from widget_server.services.uploads import StagedFile
-from widget_server.storage import welcome_read
-from widget_server.storage.message_batch import Appended, Draft
+from widget_server.storage import dialog_lookup, welcome_read
+from widget_server.storage.message_writer import Draft, Written, decide_in, insert_message, message_row
 from widget_server.storage.tables import (
     Attachment,
     Counter,
@@ -78,12 +91,6 @@ def _forms() -> Any:
     return forms
 
 
-def publish_all(ctx: Context, events: list[tuple[tuple[str, ...], Event]]) -> None:
-    for topics, event in events:
-        for topic in topics:
-            ctx.events.publish(topic, event)
-
-
 async def _next_dialog_number(s: AsyncSession) -> int:
     # Row lock on PostgreSQL, the write lock on SQLite: two openings can never read the same value.
     result = await s.execute(
@@ -114,31 +121,15 @@ async def append_message(
     client_msg_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Message:
-    dialog.last_seq += 1
-    now = ctx.clock.now()
-    dialog.updated_at = now
-    if kind in WRITTEN_KINDS:
-        # "Unanswered" is whose turn it is: the visitor's message waits until staff write back.
-        if author.type == "visitor":
-            dialog.waiting_since = dialog.waiting_since or now
-        elif author.type == "operator":
-            dialog.waiting_since = None
+    """Store a message in the caller's transaction, which holds the dialog's row: the writer's row, and the
+    dialog moved as `domain.message_append.advance` says (the rule every message follows)."""
     assert dialog.id is not None
-    message = Message(
-        dialog_id=dialog.id,
-        seq=dialog.last_seq,
-        kind=kind,
-        author_type=author.type,
-        operator_id=author.operator_id,
-        code=code,
-        body=body,
-        client_msg_id=client_msg_id,
-        data=data,
-        created_at=now,
-    )
-    s.add(message)
-    await s.flush()
-    return message
+    move = advance(dialog.last_seq, dialog.waiting_since, author.type, kind, ctx.clock.now())
+    dialog.last_seq, dialog.updated_at, dialog.waiting_since = move.seq, move.updated_at, move.waiting_since
+    request = Request(Writer(author.type), move.updated_at, kind, client_msg_id, operator_id=author.operator_id)
+    draft = Draft(request, body, dialog.id, operator_id=author.operator_id, code=code, data=data)
+    row = message_row(draft, dialog.id, move)
+    return Message(id=await insert_message(s, row), **row)
 
 
 def message_event(
@@ -199,13 +190,7 @@ async def _create_dialog(
 
 async def latest_dialog(ctx: Context, visitor_id: int, line_id: str) -> Dialog | None:
     async with ctx.db.read() as s:
-        result = await s.execute(
-            select(Dialog)
-            .where(Dialog.visitor_id == visitor_id, Dialog.line_id == line_id)  # type: ignore[arg-type]
-            .order_by(Dialog.id.desc())  # type: ignore[union-attr]
-            .limit(1)
-        )
-        return result.scalar_one_or_none()
+        return await dialog_lookup.latest_on_line(s, visitor_id, line_id)
 
 
 async def visitor_dialog(ctx: Context, visitor_id: int, line_id: str, dialog_id: int) -> Dialog:
@@ -223,17 +208,11 @@ def check_visitor_dialog(dialog: Dialog | None, visitor_id: int, line_id: str) -
         raise Forbidden("This dialog is not yours")
 
 
+@publishes
 async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
     """The visitor opened the chat: their first dialog on this line starts, with the greeting."""
     async with ctx.db.write() as s:
-        existing = (
-            await s.execute(
-                select(Dialog)
-                .where(Dialog.visitor_id == visitor_id, Dialog.line_id == line.id)  # type: ignore[arg-type]
-                .order_by(Dialog.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        existing = await dialog_lookup.latest_on_line(s, visitor_id, line.id)
         if existing is not None:
             return Outcome(existing)
         outcome = await _create_dialog(ctx, s, line, visitor_id, page)
@@ -241,6 +220,7 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: 
     return outcome
 
 
+@publishes
 async def visitor_send(
     ctx: Context,
     line: OpenLine,
@@ -251,38 +231,32 @@ async def visitor_send(
     file: StagedFile | None = None,
 ) -> Outcome:
     """The visitor writes (or attaches `file`, then `text` is its name): into their open dialog, or a new one."""
-    if file is None:  # an attachment has a row of its own to write: the full use case
-        steady = await _append_steady(ctx, _visitor_draft(ctx, line, visitor_id, page, client_msg_id, text), None)
-        if steady is not None:
-            return steady
+    request = Request(
+        Writer.VISITOR, ctx.clock.now(), Kind.FILE if file else Kind.TEXT, client_msg_id, with_file=bool(file)
+    )
+    draft = Draft(request, text, visitor_line=(visitor_id, line.id), page=(page.url, page.title) if page.url else None)
+    if file is None:
+        written = await write_message(ctx, draft, None)
+        if isinstance(written, Outcome):
+            return written
     async with ctx.db.write() as s:
-        current = (
-            await s.execute(
-                select(Dialog)
-                .where(
-                    Dialog.visitor_id == visitor_id,  # type: ignore[arg-type]
-                    Dialog.line_id == line.id,  # type: ignore[arg-type]
-                    Dialog.status.in_([st.value for st in OPEN_STATUSES]),  # type: ignore[attr-defined]
-                )
-                .order_by(Dialog.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        if current is None:
+        decision, facts, earlier = await decide_in(s, draft)
+        if not isinstance(decision, Append | StartDialog):
+            return await _not_appended(s, decision, facts, earlier)
+        if facts is None or isinstance(decision, StartDialog):
             outcome = await _create_dialog(ctx, s, line, visitor_id, page, forms_now=False)
         else:
-            outcome = Outcome(current)
-            duplicate = await _find_duplicate(s, current, client_msg_id)
-            if duplicate is not None:
-                return _duplicate_outcome(current, duplicate, "visitor")
+            dialog = await s.get(Dialog, facts.id)
+            assert dialog is not None
+            outcome = Outcome(dialog)
         dialog = outcome.dialog
         status_before = dialog.status
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.VISITOR_MESSAGE).value
         if page.url:
             dialog.page_url, dialog.page_title = page.url, page.title
-        kind = Kind.FILE if file else Kind.TEXT
-        message = await append_message(ctx, s, dialog, Author("visitor"), text, kind=kind, client_msg_id=client_msg_id)
+        message = await append_message(
+            ctx, s, dialog, Author("visitor"), text, kind=request.kind, client_msg_id=client_msg_id
+        )
         attachment = await _attach(s, dialog, message, file, "visitor")
         outcome.events.append(message_event(ctx, dialog, message, None, attachment))
         outcome.seq = message.seq
@@ -315,20 +289,25 @@ async def _attach(
     return attachment
 
 
-async def _find_duplicate(s: AsyncSession, dialog: Dialog, client_msg_id: str) -> Message | None:
-    result = await s.execute(
-        select(Message).where(
-            Message.dialog_id == dialog.id,  # type: ignore[arg-type]
-            Message.client_msg_id == client_msg_id,  # type: ignore[arg-type]
-        )
-    )
-    return result.scalar_one_or_none()
+def _refusal(refused: Refused) -> Exception:
+    if refused.reason is Refusal.FORBIDDEN:
+        # The same answer for "not yours" and "does not exist", so ids cannot be probed.
+        return Forbidden("No such dialog on your lines")
+    if refused.reason is Refusal.DIALOG_CLOSED:
+        return Conflict("The dialog is finished", "dialog_closed")
+    return Conflict("client_msg_id: already used by someone else", "invalid")
 
 
-def _duplicate_outcome(dialog: Dialog, message: Message, author_type: str) -> Outcome:
-    if message.author_type != author_type:
-        raise Conflict("client_msg_id: already used by someone else", "invalid")
-    return Outcome(dialog, seq=message.seq, duplicate=True)
+async def _not_appended(
+    s: AsyncSession, decision: Decision, facts: DialogFacts | None, earlier: dict[str, Any] | None
+) -> Outcome:
+    """A resend's outcome (nothing stored), or the refusal raised."""
+    if isinstance(decision, Refused):
+        raise _refusal(decision)
+    assert isinstance(decision, Resent) and facts is not None
+    dialog = await s.get(Dialog, facts.id)
+    assert dialog is not None
+    return Outcome(dialog, seq=decision.seq, duplicate=True)
 
 
 async def check_operator_access(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Dialog:
@@ -369,6 +348,7 @@ async def _assign(ctx: Context, s: AsyncSession, dialog: Dialog, who: OperatorId
     await assign_to(ctx, s, dialog, who.id, who.name, outcome)
 
 
+@publishes
 async def operator_send(
     ctx: Context,
     who: OperatorIdentity,
@@ -378,36 +358,36 @@ async def operator_send(
     file: StagedFile | None = None,
 ) -> Outcome:
     """An operator answers (or attaches `file`); an unassigned dialog becomes theirs."""
-    if file is None:  # an attachment has a row of its own to write: the full use case
-        steady = await _append_steady(ctx, _operator_draft(ctx, who, dialog_id, client_msg_id, text), who.name)
-        if steady is not None:
-            return steady
-    await check_operator_access(ctx, who, dialog_id)
+    kind = Kind.FILE if file else Kind.TEXT
+    request = Request(Writer.OPERATOR, ctx.clock.now(), kind, client_msg_id, who.line_ids, who.id, bool(file))
+    draft = Draft(request, text, dialog_id, operator_id=who.id)
+    if file is None:
+        written = await write_message(ctx, draft, who.name)
+        if isinstance(written, Outcome):
+            return written
     async with ctx.db.write() as s:
-        dialog = await lock_dialog(s, dialog_id)
+        decision, facts, earlier = await decide_in(s, draft)
+        if not isinstance(decision, Append):
+            return await _not_appended(s, decision, facts, earlier)
+        dialog = await s.get(Dialog, dialog_id)
         assert dialog is not None
-        duplicate = await _find_duplicate(s, dialog, client_msg_id)
-        if duplicate is not None:
-            return _duplicate_outcome(dialog, duplicate, "operator")
-        if dialog.status == DialogStatus.FINISHED.value:
-            raise Conflict("The dialog is finished", "dialog_closed")
         outcome = Outcome(dialog)
-        assigned = dialog.operator_id is None
-        if assigned:
+        if Owed.ASSIGNMENT in decision.owes:
             await _assign(ctx, s, dialog, who, outcome)
-        dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.OPERATOR_MESSAGE).value
+        dialog.status = decision.status
         author = Author("operator", who.name, who.id)
-        kind = Kind.FILE if file else Kind.TEXT
         message = await append_message(ctx, s, dialog, author, text, kind=kind, client_msg_id=client_msg_id)
         attachment = await _attach(s, dialog, message, file, "operator")
         outcome.events.append(message_event(ctx, dialog, message, who.name, attachment))
         outcome.seq = message.seq
-        await conversation_mail.on_operator_message(ctx, s, dialog)
-    if assigned:
+        if Owed.UNREAD_MAIL in decision.owes:
+            await conversation_mail.on_operator_message(ctx, s, dialog)
+    if decision.owes & {Owed.ASSIGNMENT, Owed.STATUS}:
         outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
 
 
+@publishes
 async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:
@@ -431,8 +411,9 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
     return outcome
 
 
-async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | None:
-    """Move the reader's mark forward (never back). Returns the `seen` event when it moved."""
+async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> bool:
+    """Move the reader's mark forward (never back); once committed, both sides are told (the visitor's other tabs
+    clear their unread badge too). Whether it moved."""
     column = Dialog.visitor_seen_seq if by == "visitor" else Dialog.operator_seen_seq
     async with ctx.db.write() as s:
         result = await s.execute(
@@ -444,9 +425,20 @@ async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> Event | 
         if moved and by == "visitor":
             assert dialog.id is not None
             await conversation_mail.on_visitor_seen(ctx, s, dialog.id)
-    if not moved:
-        return None
-    return Event.of({"type": "seen", "dialog_id": dialog.id, "by": by, "seq": seq})
+    if moved:
+        event = Event.of({"type": "seen", "dialog_id": dialog.id, "by": by, "seq": seq})
+        publish_all(ctx, [((line_topic(dialog.line_id), visitor_topic(dialog.visitor_id, dialog.line_id)), event)])
+    return moved
+
+
+def typing(ctx: Context, dialog: Dialog, by: str, active: bool, name: str | None = None) -> None:
+    """Typing stores nothing: told at once, to the other side only."""
+    payload: dict[str, Any] = {"type": "typing", "dialog_id": dialog.id, "from": by, "active": active}
+    if by == "operator":
+        payload["name"] = name
+        publish_all(ctx, [((visitor_topic(dialog.visitor_id, dialog.line_id),), Event.of(payload))])
+    else:
+        publish_all(ctx, [((line_topic(dialog.line_id),), Event.of(payload))])
 
 
 async def load_messages(
@@ -540,72 +532,28 @@ async def add_bot_message(
     return [message_event(ctx, dialog, message, name)]
 
 
-# -- the steady case, group-committed ---------------------------------------------------------------------------
-# Most messages change nothing but the dialog's `last_seq`: the dialog exists, its status stays, its operator is
-# set (so no form is due: forms.visitor_wrote does nothing then). Those go through the batching writer
-# (storage/message_batch.py), which stores many in one transaction; any other message (a new dialog, a status
-# change, an assignment, a dialog not on the operator's lines) gets `None` back and takes the full use case above.
-# A use case that must do more for every message (schedule a job, say) must either do it here too or narrow these
-# conditions.
+# -- the group-committed writer --------------------------------------------------------------------------------
+# Every message first goes to the one writer (storage/message_writer.py), which stores it when
+# `domain.message_append.decide` says it owes nothing but its row: most of a chat. Anything else comes back with
+# the decision, and the use case above does what it owes (a new dialog, an assignment, a status, forms, e-mail).
 
 
-def _steady_statuses(event: DialogEvent) -> frozenset[str]:
-    return frozenset(st.value for st in OPEN_STATUSES if next_status(st, event) is st)
-
-
-_VISITOR_STEADY = _steady_statuses(DialogEvent.VISITOR_MESSAGE)
-_OPEN = frozenset(st.value for st in OPEN_STATUSES)
-
-
-def _visitor_draft(ctx: Context, line: OpenLine, visitor_id: int, page: Page, client_msg_id: str, text: str) -> Draft:
-    now = ctx.clock.now()
-    return Draft(
-        author_type="visitor",
-        body=text,
-        client_msg_id=client_msg_id,
-        created_at=now,
-        statuses=_VISITOR_STEADY,
-        visitor_line=(visitor_id, line.id),
-        open_statuses=_OPEN,
-        # An unassigned dialog may owe the visitor the offline form (forms.visitor_wrote): then the full use case.
-        needs_operator=True,
-        unassigned_ok=partial(_forms().visitor_message_changes_no_form, now=now),
-        page=(page.url, page.title) if page.url else None,
-        waits="visitor",
-    )
-
-
-_OPERATOR_STEADY = _steady_statuses(DialogEvent.OPERATOR_MESSAGE)
-
-
-def _operator_draft(ctx: Context, who: OperatorIdentity, dialog_id: int, client_msg_id: str, text: str) -> Draft:
-    return Draft(
-        author_type="operator",
-        body=text,
-        client_msg_id=client_msg_id,
-        created_at=ctx.clock.now(),
-        statuses=_OPERATOR_STEADY,
-        dialog_id=dialog_id,
-        line_ids=who.line_ids,  # the access check
-        needs_operator=True,  # an unassigned dialog becomes the writer's: the full use case
-        # Every operator message may owe the visitor an unread-messages e-mail; a visitor without an e-mail
-        # address is owed none (conversation_mail.on_operator_message), anyone else takes the full use case.
-        needs_visitor_without_email=True,
-        operator_id=who.id,
-        waits="staff",  # the visitor has an answer: no longer "unanswered"
-    )
-
-
-async def _append_steady(ctx: Context, draft: Draft, author_name: str | None) -> Outcome | None:
-    result = await ctx.db.messages.append(draft)
-    if result is None:
-        return None
+async def write_message(ctx: Context, draft: Draft, author_name: str | None) -> Outcome | Written:
+    """The draft stored by the writer (or recognised as a resend, or refused): its outcome. Otherwise the
+    writer's answer, for the full use case."""
+    written = await ctx.db.messages.append(draft)
+    decision = written.decision
+    if isinstance(decision, Refused):
+        raise _refusal(decision)
+    if written.dialog is None or not (written.stored or isinstance(decision, Resent)):
+        return written
     # Detached snapshots with the tables' attributes: an ORM instance would cost far more to build (~0.3 ms
     # each, measured) than the whole batched write, and nothing here is written back through a session.
-    dialog = cast(Dialog, SimpleNamespace(**result.dialog))
-    message = cast(Message, SimpleNamespace(**result.message))
-    if not isinstance(result, Appended):
-        return _duplicate_outcome(dialog, message, draft.author_type)
+    dialog = cast(Dialog, SimpleNamespace(**written.dialog))
+    if isinstance(decision, Resent):
+        return Outcome(dialog, seq=decision.seq, duplicate=True)
+    assert written.message is not None
+    message = cast(Message, SimpleNamespace(**written.message))
     outcome = Outcome(dialog, seq=message.seq)
     outcome.events.append(message_event(ctx, dialog, message, author_name))
     return outcome

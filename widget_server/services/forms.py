@@ -46,6 +46,8 @@ from widget_server.services.form_texts import (
     problem_text,
     rating_text,
 )
+from widget_server.services.unit_of_work import publishes
+from widget_server.storage import dialog_lookup
 from widget_server.storage.tables import Dialog, DialogForm, Job, OpenLine, TranscriptRequest, Visitor
 
 FORM_JOB = "form"
@@ -116,16 +118,7 @@ async def _facts(
         introduced = (await s.execute(query)).first() is not None
     newer = False
     if not fresh:
-        query = (
-            select(Dialog.id)
-            .where(
-                Dialog.visitor_id == dialog.visitor_id,  # type: ignore[arg-type]
-                Dialog.line_id == dialog.line_id,  # type: ignore[arg-type]
-                Dialog.id > dialog.id,  # type: ignore[arg-type,operator]
-            )
-            .limit(1)
-        )
-        newer = (await s.execute(query)).first() is not None
+        newer = await dialog_lookup.newer(s, dialog)
     transcript = forms.get(FormKind.TRANSCRIPT)
     if unanswered_at is None:
         pending = jobs.get(job_key(FormKind.OFFLINE, dialog.id))
@@ -213,18 +206,7 @@ async def dialog_started(
 ) -> Events:
     """A dialog began (with its greeting): the intro form's clock starts; an earlier dialog is superseded."""
     events = await sync(ctx, s, dialog, unanswered_at, fresh=True, parties=parties)
-    previous = (
-        await s.execute(
-            select(Dialog)
-            .where(
-                Dialog.visitor_id == dialog.visitor_id,  # type: ignore[arg-type]
-                Dialog.line_id == dialog.line_id,  # type: ignore[arg-type]
-                Dialog.id < dialog.id,  # type: ignore[arg-type,operator]
-            )
-            .order_by(Dialog.id.desc())  # type: ignore[union-attr]
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    previous = await dialog_lookup.previous(s, dialog)
     if previous is not None:
         events += await sync(ctx, s, previous)
     return events
@@ -401,6 +383,7 @@ async def _load_for_visitor(
     return dialog, form
 
 
+@publishes
 async def submit(
     ctx: Context, line: OpenLine, visitor_id: int, form_id: int, ref: str, raw: dict[str, str]
 ) -> FormOutcome:
@@ -498,6 +481,7 @@ async def _rate(
     outcome.events.append(message_event(ctx, dialog, message, None))
 
 
+@publishes
 async def dismiss(ctx: Context, line: OpenLine, visitor_id: int, form_id: int) -> FormOutcome:
     async with ctx.db.write() as s:
         dialog, form = await _load_for_visitor(s, line, visitor_id, form_id)
@@ -509,18 +493,11 @@ async def dismiss(ctx: Context, line: OpenLine, visitor_id: int, form_id: int) -
     return outcome
 
 
+@publishes
 async def request_transcript(ctx: Context, line: OpenLine, visitor_id: int) -> FormOutcome:
     """The transcript icon: show the transcript form now (again, if it was sent or closed before)."""
     async with ctx.db.write() as s:
-        dialog_id = (
-            await s.execute(
-                select(Dialog.id)
-                .where(Dialog.visitor_id == visitor_id, Dialog.line_id == line.id)  # type: ignore[arg-type]
-                .order_by(Dialog.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        dialog = await lock_dialog(s, dialog_id) if dialog_id is not None else None
+        dialog = await dialog_lookup.latest_on_line(s, visitor_id, line.id, lock=True)
         if dialog is None or dialog.id is None:
             raise Conflict("There is no conversation to copy yet", "no_dialog")
         now = ctx.clock.now()

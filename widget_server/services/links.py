@@ -31,6 +31,7 @@ from widget_server.services.dialogs import (
     message_event,
 )
 from widget_server.services.operators import OperatorIdentity
+from widget_server.services.unit_of_work import publishes
 from widget_server.storage.crm_tables import CrmContact, CrmLead
 from widget_server.storage.tables import Dialog, DialogLink, Order
 
@@ -91,6 +92,7 @@ def _kind(entity_type: str) -> LinkKind:
     return kind
 
 
+@publishes
 async def link(ctx: Context, who: OperatorIdentity, dialog_id: int, entity_type: str, entity_id: int) -> Outcome:
     kind = _kind(entity_type)
     await check_operator_access(ctx, who, dialog_id)
@@ -138,6 +140,7 @@ async def link(ctx: Context, who: OperatorIdentity, dialog_id: int, entity_type:
     return outcome
 
 
+@publishes
 async def unlink(ctx: Context, who: OperatorIdentity, dialog_id: int, link_id: int) -> Outcome:
     await check_operator_access(ctx, who, dialog_id)
     async with ctx.db.write() as s:

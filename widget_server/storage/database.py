@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from widget_server.storage.console_beats import ConsoleBeats
-from widget_server.storage.message_batch import MessageBatcher
+from widget_server.storage.message_writer import MessageBatcher
 from widget_server.storage.thread_connections import ThreadConnections
 from widget_server.storage.visitor_emails import VisitorEmails
 from widget_server.storage.visitor_seen import VisitorSeen
@@ -125,8 +125,8 @@ class Database:
         )
         self._readers: ThreadPoolExecutor | None = None
         self._reader_connections = ThreadConnections(self._reader_engine) if self._reader_engine is not None else None
-        # Group commit for messages (see message_batch.py): the fast path of a chat under load.
-        self.messages = MessageBatcher(self)
+        # Group commit for messages (see message_writer.py): the fast path of a chat under load.
+        self.messages = MessageBatcher(self.run_write)
         # Group commit for the visitors' "last seen" of every hello (see visitor_seen.py).
         self.visitors_seen = VisitorSeen(self)
         # The heartbeats of every console of this process, one write per period (see console_beats.py).

@@ -1,4 +1,4 @@
-"""A Core SELECT compiled once, then run straight on the `sqlite3` connection under the SQLAlchemy one.
+"""Core statements compiled once, then run straight on the `sqlite3` connection under the SQLAlchemy one.
 
 Every visitor's `hello` reads five or six rows by index (welcome_read.py). Through `Connection.execute` each
 read cost SQLAlchemy's execution context, parameter processing and result machinery: about 700 µs of CPU for
@@ -7,15 +7,18 @@ back at once that was most of the storm (bench/notes.md). Here the statement is 
 (once per length of each `IN` list), and each call is one `execute` on the driver, in the same transaction, with
 values converted through the statement's own bound and selected types (row_codec.py), so the rows are the dicts
 Core's `mappings()` would give. Other drivers (PostgreSQL's, aiosqlite) run the statement through Core as before.
+
+`DriverWrite` does the same for an INSERT or UPDATE run over many rows at once (the message writer's group
+commit): one `executemany` on the driver, each value converted by its bound type, as Core would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Delete, Insert, Select, Update
 from sqlalchemy.engine import Connection, Dialect
 
 from widget_server.storage.row_codec import RowCodec
@@ -36,7 +39,7 @@ class _Bind:
 class _Plan:
     sql: str
     binds: tuple[_Bind, ...]
-    codec: RowCodec
+    codec: RowCodec | None
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
@@ -64,6 +67,7 @@ class DriverSelect:
             return [dict(row._mapping) for row in conn.execute(self.statement, params)]
         plan = self._plan(conn.dialect, params)
         cursor = conn.connection.driver_connection.execute(plan.sql, plan.values(params))  # type: ignore[union-attr]
+        assert plan.codec is not None
         return [plan.codec.read(values) for values in cursor]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Row | None:
@@ -74,6 +78,7 @@ class DriverSelect:
         cursor = conn.connection.driver_connection.execute(plan.sql, plan.values(params))  # type: ignore[union-attr]
         values = cursor.fetchone()
         cursor.close()  # rather than leave the statement open until the next one
+        assert plan.codec is not None
         return plan.codec.read(values) if values is not None else None
 
     def scalar(self, conn: Connection, params: Mapping[str, Any]) -> Any:
@@ -93,13 +98,38 @@ class DriverSelect:
         return plan
 
 
+class DriverWrite:
+    """An INSERT, UPDATE or DELETE compiled once, run for many rows in one `executemany` on sqlite3."""
+
+    def __init__(self, statement: Insert | Update | Delete, keys: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self._keys = list(keys) if keys is not None else None  # an INSERT's columns (else: every column)
+        self._plans: dict[int, _Plan] = {}
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        if not _on_sqlite3(conn):
+            conn.execute(self.statement, list(rows))
+            return
+        plan = self._plans.get(id(conn.dialect))
+        if plan is None:
+            plan = self._plans[id(conn.dialect)] = _compile(self.statement, conn.dialect, rows[0], self._keys)
+        conn.connection.driver_connection.executemany(plan.sql, [plan.values(row) for row in rows])  # type: ignore[union-attr]
+
+
 def _on_sqlite3(conn: Connection) -> bool:
     # The plain sqlite3 driver only (the reader and writer threads' engines): under aiosqlite, `execute` is async.
     return conn.dialect.driver == "pysqlite"
 
 
-def _compile(statement: Select[Any], dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
-    compiled = statement.compile(dialect=dialect)
+def _compile(
+    statement: Select[Any] | Insert | Update | Delete,
+    dialect: Dialect,
+    params: Mapping[str, Any],
+    column_keys: list[str] | None = None,
+) -> _Plan:
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
     for bind in compiled.post_compile_params:
         if not bind.expanding:
             raise ValueError(f"{bind.key}: a literal rendered into the SQL is not supported here")
@@ -113,4 +143,5 @@ def _compile(statement: Select[Any], dialect: Dialect, params: Mapping[str, Any]
         declared = compiled.binds.get(name)
         default = _REQUIRED if declared is None or declared.required else declared.effective_value
         binds.append(_Bind(name, index, default, expanded.processors.get(positional)))
-    return _Plan(expanded.statement, tuple(binds), RowCodec(statement.selected_columns, dialect))
+    codec = RowCodec(statement.selected_columns, dialect) if isinstance(statement, Select) else None
+    return _Plan(expanded.statement, tuple(binds), codec)

@@ -1,6 +1,6 @@
 """A table's rows converted exactly as SQLAlchemy converts them for one dialect, for statements run on the driver.
 
-The SQLite writer's group commit runs its statements straight on the `sqlite3` cursor (message_rows.py): through
+The SQLite writer's group commit runs its statements straight on the `sqlite3` cursor (message_writer.py): through
 Core, each statement cost its execution context, a parameter dict per row and a processor call per value, about
 half of the writer's CPU per message (bench/notes.md). The values must still be the ones Core would have written
 and read (a datetime's text form, a JSON column's `null`), so the conversions come from the column types

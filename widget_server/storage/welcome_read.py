@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from widget_server.storage.dialog_lookup import LATEST_ON_LINE
 from widget_server.storage.driver_select import DriverSelect
 from widget_server.storage.tables import (
     Attachment,
@@ -62,12 +63,6 @@ _CLOSED_PAGES = DriverSelect(
     )
 )
 _DIALOG = DriverSelect(select(_dialogs).where(_dialogs.c.id == bindparam("dialog_id")))
-_LATEST_DIALOG = DriverSelect(
-    select(_dialogs)
-    .where(_dialogs.c.visitor_id == bindparam("visitor_id"), _dialogs.c.line_id == bindparam("line_id"))
-    .order_by(_dialogs.c.id.desc())
-    .limit(1)
-)
 _OPERATOR_NAME = DriverSelect(select(_operators.c.name).where(_operators.c.id == bindparam("operator_id")))
 _BOT_NAME = DriverSelect(
     select(_lines.c.name)
@@ -217,7 +212,7 @@ def read_welcome(
     open_form_status: str,
 ) -> Welcome:
     """`choose(latest dialog)` says which dialog to show and after which seq; its messages are read for `kinds`."""
-    latest = _LATEST_DIALOG.first(conn, {"visitor_id": visitor_id, "line_id": line_id})
+    latest = LATEST_ON_LINE.first(conn, {"visitor_id": visitor_id, "line_id": line_id})
     shown_id, after = choose(latest)
     shown = latest if latest is not None and latest["id"] == shown_id else _dialog(conn, shown_id)
     messages = read_messages(conn, shown["id"], after, None, limit, kinds) if shown is not None else Messages([], None)

@@ -24,7 +24,7 @@ from widget_server.domain.origins import origin_allowed
 from widget_server.domain.rate_limit import KeyedBuckets
 from widget_server.errors import Forbidden, NotFound, OpenlineError, RateLimited, Unauthenticated
 from widget_server.services import dialogs, lines, operators, uploads, visitors
-from widget_server.services.dialogs import Page, publish_all
+from widget_server.services.dialogs import Page
 from widget_server.storage.tables import Attachment, Dialog, OpenLine
 from widget_server.web.inbox_api import client_msg_id_param
 from widget_server.web.rest import _ctx, json
@@ -120,7 +120,6 @@ async def visitor_upload(request: Request) -> Response:
         if isinstance(exc, UploadRateLimited):
             headers["Retry-After"] = str(exc.retry_after)
         return _error(exc, headers)
-    publish_all(ctx, outcome.events)
     body = {"ref": client_msg_id, "dialog_id": outcome.dialog.id, "seq": outcome.seq, "duplicate": outcome.duplicate}
     response = json(body, 200 if outcome.duplicate else 201)
     response.headers.update(headers)

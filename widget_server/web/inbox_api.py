@@ -17,7 +17,6 @@ from widget_server.domain.inbox_filter import FilterProblem, parse_filter
 from widget_server.errors import InvalidInput
 from widget_server.realtime.frames import ClientMsgId
 from widget_server.services import dialog_actions, dialog_details, dialogs, inbox, links, uploads
-from widget_server.services.dialogs import publish_all
 from widget_server.web.rest import Body, _body, _ctx, _int_param, _operator, json
 
 EntityId = Annotated[int, Field(ge=1, le=2**31)]
@@ -71,7 +70,6 @@ async def add_link(request: Request) -> Response:
     ctx = _ctx(request)
     dialog_id = request.path_params["dialog_id"]
     outcome = await links.link(ctx, who, dialog_id, body.entity_type, body.entity_id)
-    publish_all(ctx, outcome.events)
     async with ctx.db.read() as s:
         current = await links.links_of(s, dialog_id)
     return json({"links": current, "duplicate": outcome.duplicate}, 200 if outcome.duplicate else 201)
@@ -80,8 +78,7 @@ async def add_link(request: Request) -> Response:
 async def remove_link(request: Request) -> Response:
     who = await _operator(request)
     ctx = _ctx(request)
-    outcome = await links.unlink(ctx, who, request.path_params["dialog_id"], request.path_params["link_id"])
-    publish_all(ctx, outcome.events)
+    await links.unlink(ctx, who, request.path_params["dialog_id"], request.path_params["link_id"])
     return Response(status_code=204)
 
 
@@ -102,7 +99,6 @@ async def upload_file(request: Request) -> Response:
         raise
     if outcome.duplicate:
         await uploads.discard(ctx, staged)
-    publish_all(ctx, outcome.events)
     return json(
         {"ref": client_msg_id, "dialog_id": dialog_id, "seq": outcome.seq, "duplicate": outcome.duplicate},
         200 if outcome.duplicate else 201,

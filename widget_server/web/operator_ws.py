@@ -15,7 +15,7 @@ from widget_server.domain.visibility import Audience
 from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
-from widget_server.realtime.events import ACCOUNT_CHANGED, Event, line_topic, operator_topic, visitor_topic
+from widget_server.realtime.events import ACCOUNT_CHANGED, Event, line_topic, operator_topic
 from widget_server.realtime.frames import (
     OPERATOR_FRAMES,
     Assign,
@@ -33,7 +33,7 @@ from widget_server.realtime.frames import (
 )
 from widget_server.services import agenda, dialog_actions, dialogs, operators, presence
 from widget_server.services.context import Context
-from widget_server.services.dialogs import Outcome, publish_all
+from widget_server.services.dialogs import Outcome
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
 from widget_server.web.socket_loop import next_frame, serve_frames
@@ -175,7 +175,6 @@ class OperatorSession:
         )
 
     def _ack(self, ref: str | None, dialog_id: int, outcome: Outcome) -> None:
-        publish_all(self.ctx, outcome.events)
         self.conn.reply(
             {"type": "ack", "ref": ref, "dialog_id": dialog_id, "seq": outcome.seq, "duplicate": outcome.duplicate}
         )
@@ -200,7 +199,6 @@ class OperatorSession:
             if isinstance(text, TextProblem):
                 raise InvalidInput(text.message, text.code)
             outcome = await dialogs.operator_send(ctx, who, frame.dialog_id, frame.client_msg_id, text)
-            publish_all(ctx, outcome.events)
             self.conn.reply(
                 {
                     "type": "ack",
@@ -212,24 +210,10 @@ class OperatorSession:
             )
         elif isinstance(frame, OperatorTyping):
             dialog = await dialogs.check_operator_access(ctx, who, frame.dialog_id)
-            ctx.events.publish(
-                visitor_topic(dialog.visitor_id, dialog.line_id),
-                Event.of(
-                    {
-                        "type": "typing",
-                        "dialog_id": dialog.id,
-                        "from": "operator",
-                        "name": who.name,
-                        "active": frame.active,
-                    }
-                ),
-            )
+            dialogs.typing(ctx, dialog, "operator", frame.active, who.name)
         elif isinstance(frame, OperatorSeen):
             dialog = await dialogs.check_operator_access(ctx, who, frame.dialog_id)
-            event = await dialogs.mark_seen(ctx, dialog, "operator", frame.seq)
-            if event is not None:
-                ctx.events.publish(visitor_topic(dialog.visitor_id, dialog.line_id), event)
-                ctx.events.publish(line_topic(dialog.line_id), event)
+            await dialogs.mark_seen(ctx, dialog, "operator", frame.seq)
         elif isinstance(frame, Close):
             self._ack(frame.ref, frame.dialog_id, await dialogs.close_dialog(ctx, who, frame.dialog_id))
         elif isinstance(frame, OperatorNote):

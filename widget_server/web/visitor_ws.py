@@ -15,7 +15,7 @@ from widget_server.errors import Conflict, FormRejected, InvalidInput, NotFound,
 from widget_server.i18n.widget_strings import widget_strings
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
-from widget_server.realtime.events import Event, line_topic, visitor_topic
+from widget_server.realtime.events import Event, visitor_topic
 from widget_server.realtime.frames import (
     VISITOR_FRAMES,
     FormDismiss,
@@ -32,7 +32,7 @@ from widget_server.realtime.frames import (
 from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors, welcome
 from widget_server.services.context import Context
-from widget_server.services.dialogs import Page, publish_all
+from widget_server.services.dialogs import Page
 from widget_server.storage import welcome_read
 from widget_server.storage.tables import Dialog, OpenLine
 from widget_server.web.socket_loop import next_frame, serve_frames
@@ -266,7 +266,6 @@ class VisitorSession:
             if isinstance(text, TextProblem):
                 raise InvalidInput(text.message, text.code)
             outcome = await dialogs.visitor_send(ctx, self.line, self.visitor_id, self.page, frame.client_msg_id, text)
-            publish_all(ctx, outcome.events)
             self.dialog_id = outcome.dialog.id
             self.conn.reply(
                 {
@@ -279,7 +278,6 @@ class VisitorSession:
             )
         elif isinstance(frame, Open):
             outcome = await dialogs.open_for_visitor(ctx, self.line, self.visitor_id, self.page)
-            publish_all(ctx, outcome.events)
             self.dialog_id = outcome.dialog.id
             if not outcome.created:
                 self.conn.reply({"type": "dialog", "dialog": await dialogs.visitor_view(ctx, outcome.dialog)})
@@ -294,17 +292,10 @@ class VisitorSession:
             )
         elif isinstance(frame, VisitorTyping):
             dialog = await self._current_dialog()
-            ctx.events.publish(
-                line_topic(self.line.id),
-                Event.of({"type": "typing", "dialog_id": dialog.id, "from": "visitor", "active": frame.active}),
-            )
+            dialogs.typing(ctx, dialog, "visitor", frame.active)
         elif isinstance(frame, VisitorSeen):
             dialog = await self._current_dialog()
-            event = await dialogs.mark_seen(ctx, dialog, "visitor", frame.seq)
-            if event is not None:
-                ctx.events.publish(line_topic(self.line.id), event)
-                # The visitor's other tabs clear their unread badge too.
-                ctx.events.publish(visitor_topic(self.visitor_id, self.line.id), event)
+            await dialogs.mark_seen(ctx, dialog, "visitor", frame.seq)
         elif isinstance(frame, FormSubmit | FormDismiss | TranscriptRequestIn):
             await self._form_frame(frame)
         elif isinstance(frame, Ping):
@@ -332,7 +323,6 @@ class VisitorSession:
             outcome = await forms.dismiss(ctx, self.line, self.visitor_id, frame.form_id)
         else:
             outcome = await forms.request_transcript(ctx, self.line, self.visitor_id)
-        publish_all(ctx, outcome.events)
         self.conn.reply(
             {
                 "type": "ack",
