@@ -142,7 +142,7 @@ _INSERT = DriverWrite(_messages.insert(), _MESSAGE_COLUMNS)
 _MOVE = DriverWrite(
     update(_dialogs)
     .where(_dialogs.c.id == bindparam("b_id"))
-    .values(**{c: bindparam(f"b_{c}") for c in DIALOG_CHANGES})
+    .values(**{c: bindparam(f"b_{c}", type_=_dialogs.c[c].type) for c in DIALOG_CHANGES})
 )
 
 

@@ -16,7 +16,8 @@ from widget_server.errors import OpenlineError
 from widget_server.jobs.registry import default_handlers
 from widget_server.jobs.runner import Handler, JobRunner
 from widget_server.mail.sender import OutboxSender
-from widget_server.realtime.bus import Bus, make_bus
+from widget_server.realtime.bus import Bus
+from widget_server.realtime.bus_choice import make_bus
 from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import mail_outcomes, presence
 from widget_server.services.context import Context

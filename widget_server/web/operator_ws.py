@@ -31,9 +31,9 @@ from widget_server.realtime.frames import (
     Ping,
     SetStatus,
 )
-from widget_server.services import agenda, dialog_actions, dialogs, operators, presence
+from widget_server.services import agenda, dialog_actions, dialog_messages, dialogs, operators, presence
 from widget_server.services.context import Context
-from widget_server.services.dialogs import Outcome
+from widget_server.services.dialog_messages import Outcome
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
 from widget_server.web.socket_loop import next_frame, serve_frames
@@ -168,7 +168,7 @@ class OperatorSession:
                 "operator": who.public(),
                 "line_ids": sorted(who.line_ids),
                 "presence": await presence.presence_of(self.ctx, who.id),
-                "dialogs": await dialogs.summaries(self.ctx, line_ids=who.line_ids),
+                "dialogs": await dialog_messages.summaries(self.ctx, line_ids=who.line_ids),
                 # Reminders that fired while this operator was away, until they dismiss them.
                 "reminders": await agenda.fired_reminders(self.ctx, who),
             }
@@ -189,7 +189,7 @@ class OperatorSession:
             async def joined(conn: Connection) -> None:
                 after = max(last_seq, conn.tracker.last(dialog_id)) if conn.tracker.knows(dialog_id) else last_seq
                 messages = await dialogs.load_messages(ctx, dialog_id, after, audience=Audience.STAFF)
-                summary = (await dialogs.summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
+                summary = (await dialog_messages.summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
                 await conn.send_now({"type": "joined", "dialog": summary, "messages": messages})
                 conn.tracker.start(dialog_id, max([after] + [m["seq"] for m in messages]))
 

@@ -33,8 +33,7 @@ from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors, welcome
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page
-from widget_server.storage import welcome_read
-from widget_server.storage.tables import Dialog, OpenLine
+from widget_server.services.records import Arrival, Dialog, OpenLine, Row
 from widget_server.web.socket_loop import next_frame, serve_frames
 
 log = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ class VisitorSession:
                 linked = await resume_links.follow_link(ctx, self.line, hello.link, hello.token, hello.lang)
             except OpenlineError as exc:
                 self.conn.error(exc)
-        arrival: welcome_read.Arrival | None = None  # what one read told of a hello with a token
+        arrival: Arrival | None = None  # what one read told of a hello with a token
         if linked is not None:
             who = linked.who
         else:
@@ -195,7 +194,7 @@ class VisitorSession:
         resume_after = hello.resume.last_seq if hello.resume is not None else 0
         linked_id = linked.dialog.id if linked is not None else None
 
-        def choose(latest: welcome_read.Row | None) -> tuple[int | None, int]:
+        def choose(latest: Row | None) -> tuple[int | None, int]:
             shown: int | None = latest["id"] if latest is not None else None
             after = 0
             if resume_id is not None:
