@@ -109,3 +109,11 @@ def test_no_module_imports_itself_back_through_others():
     # A package's __init__ importing its own modules is how a package is put together, not a circle.
     circles = [c for c in circles if not all(m.startswith(c.split(" -> ")[0]) for m in c.split(" -> "))]
     assert circles == []
+
+
+def test_every_frame_of_the_protocol_has_its_use_case():
+    from widget_server.realtime.frames import OPERATOR_FRAMES, VISITOR_FRAMES
+    from widget_server.web import operator_ws, visitor_ws
+
+    assert set(visitor_ws._VISITOR_USE_CASES) == set(VISITOR_FRAMES.values())
+    assert set(operator_ws._OPERATOR_USE_CASES) == set(OPERATOR_FRAMES.values())
