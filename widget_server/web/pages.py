@@ -46,7 +46,7 @@ WIDGET_PARTS = (STATIC / "protocol" / "seq_ledger.js", STATIC / "protocol" / "co
 
 # Lines that hold only a comment; the widget's budget is 15 KB gzip on every page of every site, and readers of
 # the served file have the sources. (A comment after code stays: telling it from a string needs a parser.)
-_COMMENT_LINES = re.compile(r"^[ \t]*(?://[^\n]*|/\*.*?\*/[ \t]*)\n", re.M | re.S)
+_COMMENT_LINES = re.compile(r"^[ \t]*(?://[^\n]*|/\*(?:[^*]|\*(?!/))*\*/[ \t]*)\n", re.M)
 
 
 def widget_script(widget: Path, shared: tuple[Path, ...] = WIDGET_PARTS) -> str:
