@@ -1,11 +1,14 @@
 """Dialogs and their messages: open, write, join, close, seen, history.
 
-Every change runs in one transaction that first locks the dialog's row, so the per-dialog `seq` is gap-free and
-a resent `client_msg_id` is found rather than stored twice. Events are published only after the commit.
+Every message follows `domain.message_append.decide` and is stored by the one writer (storage/message_writer.py):
+most by its group commit, the rest by the use cases here, in a transaction that holds the dialog's row, so the
+per-dialog `seq` is gap-free and a resent `client_msg_id` is found rather than stored twice. Events are published
+only after the commit (`@publishes`, services/unit_of_work.py).
 
 Who sees an entry is decided by its kind (`domain/visibility.py`): staff-only entries (notes, internal notices)
 are published only on the line's topic and left out of everything read for a visitor. `load_messages` takes the
-audience, and `visitor_visible_messages` is the one query for anything a visitor will read (transcripts, e-mails).
+audience (history, resume, filling a gap); e-mails and transcripts read `conversation_emails.load_dialog`, which
+keeps the same visitor kinds (tests/integration/test_notes_privacy.py follows a note down both paths).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from widget_server.domain.message_append import (
     StartDialog,
     Writer,
 )
+from widget_server.domain.permissions import works_on
 from widget_server.domain.visibility import VISITOR_KINDS, Audience, Kind
 from widget_server.errors import Conflict, Forbidden, NotFound
 from widget_server.i18n import gettext
@@ -238,7 +242,7 @@ async def _not_appended(
 async def check_operator_access(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Dialog:
     async with ctx.db.read() as s:
         dialog = await s.get(Dialog, dialog_id)
-    if dialog is None or dialog.line_id not in who.line_ids:
+    if dialog is None or not works_on(who.line_ids, dialog.line_id):
         # The same answer for "not yours" and "does not exist", so ids cannot be probed.
         raise Forbidden("No such dialog on your lines")
     return dialog
@@ -396,12 +400,6 @@ def message_payloads(ctx: Context, found: welcome_read.Messages) -> list[dict[st
         )
         for row in found.rows
     ]
-
-
-async def visitor_visible_messages(ctx: Context, dialog_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
-    """Every message of the dialog that its visitor can see, oldest first: the one source for transcripts and
-    e-mails (never a note, never an internal notice)."""
-    return await load_messages(ctx, dialog_id, after_seq, limit=None, audience=Audience.VISITOR)
 
 
 async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from widget_server.domain.permissions import sees_line
 from widget_server.errors import Conflict, NotFound
 from widget_server.mail import outbox
 from widget_server.services.context import Context
@@ -26,7 +27,7 @@ async def list_emails(
 async def visible_email(ctx: Context, who: OperatorIdentity, email_id: int) -> OutboxEmail:
     async with ctx.db.read() as s:
         email = await s.get(OutboxEmail, email_id)
-    if email is None or not (who.is_admin or email.line_id in who.line_ids):
+    if email is None or not sees_line(who.role, who.line_ids, email.line_id):
         raise NotFound("No such e-mail")
     return email
 

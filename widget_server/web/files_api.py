@@ -21,6 +21,7 @@ from widget_server.config import Settings
 from widget_server.domain import signed_links
 from widget_server.domain.file_types import IMAGE_TYPES
 from widget_server.domain.origins import origin_allowed
+from widget_server.domain.permissions import works_on
 from widget_server.domain.rate_limit import KeyedBuckets
 from widget_server.errors import Forbidden, NotFound, OpenlineError, RateLimited, Unauthenticated
 from widget_server.services import dialogs, lines, operators, uploads, visitors
@@ -186,7 +187,7 @@ async def _operator_may(request: Request, dialog: Dialog | None) -> bool:
         who = await operators.authenticate(_ctx(request), token)
     except Unauthenticated:
         return False
-    return dialog.line_id in who.line_ids
+    return works_on(who.line_ids, dialog.line_id)
 
 
 routes = [
