@@ -420,7 +420,7 @@ async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:
 async def write_message(ctx: Context, draft: Draft, author_name: str | None) -> Outcome | Written:
     """The draft stored by the writer (or recognised as a resend, or refused): its outcome. Otherwise the
     writer's answer, for the full use case."""
-    written = await ctx.db.messages.append(draft)
+    written = await ctx.db.messages.submit(draft)
     decision = written.decision
     if isinstance(decision, Refused):
         raise _refusal(decision)
