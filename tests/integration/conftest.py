@@ -9,16 +9,20 @@ import pytest
 from tests.support.services import PG_HOST, PG_PORT, create_pg_database, drop_pg_database, need_service, pg_url
 from widget_server.clock import FakeClock
 from widget_server.config import Settings
+from widget_server.realtime.events import Event
 from widget_server.services.context import Context
 from widget_server.storage.database import Database
 from widget_server.storage.migrate import upgrade
 
 
-class NoEvents:
-    """Storage tests look at the database, not at who would have been told."""
+class Told:
+    """What the use cases published (after their commits), in order: storage tests may look at it."""
 
-    def publish(self, topic: str, event: object) -> None:
-        pass
+    def __init__(self) -> None:
+        self.published: list[tuple[str, Event]] = []
+
+    def publish(self, topic: str, event: Event) -> None:
+        self.published.append((topic, event))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -33,7 +37,7 @@ async def ctx(request, tmp_path) -> AsyncIterator[Context]:
     upgrade(url)
     db = Database(url)
     settings = Settings(data_dir=tmp_path, database_url=url, secret_key="storage-tests")
-    yield Context(settings=settings, db=db, events=NoEvents(), clock=FakeClock())
+    yield Context(settings=settings, db=db, events=Told(), clock=FakeClock())
     await db.dispose()
     if pg_name:
         drop_pg_database(pg_name)

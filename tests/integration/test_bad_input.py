@@ -225,3 +225,16 @@ async def test_an_origin_taken_off_a_line_is_refused_at_once_and_a_new_one_let_i
     assert (status, body["error"]["code"]) == (403, "origin_not_allowed")
     async with connect(url, origin="https://new.example"):  # type: ignore[arg-type]
         pass
+
+
+async def test_a_second_hello_or_auth_changes_nothing_and_is_acknowledged_as_such(server):
+    token = login(server)
+    line = make_line(server, token)
+    visitor = await Visitor.connect(server, line=line["id"])
+    await visitor.send({"type": "hello", "line": line["id"]})
+    ack = await visitor.expect("ack")
+    assert (ack["duplicate"], ack["dialog_id"]) == (True, None)
+    operator = await OperatorClient.connect(server, token)
+    await operator.send({"type": "auth", "token": token})
+    ack = await operator.expect("ack")
+    assert (ack["duplicate"], ack["dialog_id"]) == (True, None)

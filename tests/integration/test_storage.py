@@ -8,10 +8,11 @@ import json
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, update
+from sqlalchemy import text as sql_text
 
 from tests.support.clients import Visitor, login, make_line
 from widget_server.domain.visibility import Audience
-from widget_server.services import dialogs, lines, operators, visitor_contacts, visitors
+from widget_server.services import dialog_messages, dialogs, lines, operators, visitor_contacts, visitors
 from widget_server.services.dialogs import Page
 from widget_server.services.tokens import token_hash
 from widget_server.storage import fulltext, welcome_read
@@ -86,11 +87,11 @@ async def test_a_burst_stored_in_one_group_commit_reads_back_exactly_as_it_was_d
     )
 
     live = {}
-    for outcome in outcomes:
-        for _topics, event in outcome.events:
-            payload = json.loads(event.frame)
-            if payload["type"] == "message":
-                live[payload["seq"]] = payload
+    for topic, event in ctx.events.published:  # what the consoles watching the line were told
+        payload = json.loads(event.frame)
+        if topic == f"line:{line.id}" and payload["type"] == "message" and payload["seq"] > 1:
+            assert payload["seq"] not in live, "told twice"
+            live[payload["seq"]] = payload
     assert sorted(live) == list(range(2, 26))
     assert [live[seq]["text"] for seq in range(2, 26)] == texts
     stored = await dialogs.load_messages(ctx, first.dialog.id, after_seq=1, limit=None, audience=Audience.VISITOR)
@@ -256,10 +257,10 @@ async def test_the_same_burst_through_the_group_commit_and_through_a_use_case_re
     assert all(not o.duplicate for o in outcomes)
     for n, text in enumerate(texts):
         async with ctx.db.write() as s:
-            dialog = await dialogs.lock_dialog(s, single)
+            dialog = await dialog_messages.lock_dialog(s, single)
             assert dialog is not None
-            author = dialogs.Author("operator", operator.name, operator.id)
-            await dialogs.append_message(ctx, s, dialog, author, text, client_msg_id=f"b-{n}")
+            author = dialog_messages.Author("operator", operator.name, operator.id)
+            await dialog_messages.append_message(ctx, s, dialog, author, text, client_msg_id=f"b-{n}")
 
     async with ctx.db.read() as s:
         rows = {
@@ -272,6 +273,18 @@ async def test_the_same_burst_through_the_group_commit_and_through_a_use_case_re
             for dialog_id in dialog_ids
         }
         moved = [await s.get(Dialog, dialog_id) for dialog_id in dialog_ids]
+        # As stored, before any type reads them back: the text a datetime or JSON value was written as.
+        raw = [
+            (
+                await s.execute(
+                    sql_text("SELECT seq, body, created_at, data FROM messages WHERE dialog_id = :d ORDER BY seq"),
+                    {"d": d},
+                )
+            ).all()[-len(texts) :]
+            + (await s.execute(sql_text("SELECT updated_at, waiting_since FROM dialogs WHERE id = :d"), {"d": d})).all()
+            for d in dialog_ids
+        ]
+    assert raw[0] == raw[1]
     assert rows[group][-len(texts) :] == rows[single][-len(texts) :]
     assert [r["body"] for r in rows[group][-len(texts) :]] == texts
     assert moved[0] is not None and moved[1] is not None

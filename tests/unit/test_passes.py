@@ -1,4 +1,4 @@
-"""The workers' loop of passes (jobs/passes.py) and the settle route built on it (assembly/testing.py), with plain
+"""The workers' loop of passes (clock.py) and the settle route built on it (assembly/testing.py), with plain
 coroutines for passes: no database, no network."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import pytest
 from starlette.routing import Route
 
 from widget_server.assembly.testing import settle, settle_routes
-from widget_server.clock import FakeClock, FileClock, SystemClock
-from widget_server.jobs.passes import PassLoop
+from widget_server.clock import FakeClock, FileClock, PassLoop, SystemClock
 
 
 class Worker:

@@ -48,7 +48,8 @@ def test_secrets_do_not_show_in_the_settings_repr(monkeypatch):
 
 
 def test_redis_url_chooses_the_redis_bus_with_the_installations_channel_prefix(monkeypatch, capsys):
-    from widget_server.realtime.bus import MemoryBus, make_bus
+    from widget_server.realtime.bus import MemoryBus
+    from widget_server.realtime.bus_choice import make_bus
     from widget_server.realtime.redis_bus import RedisBus
 
     assert isinstance(make_bus(load_settings().redis_url), MemoryBus)

@@ -15,12 +15,14 @@ NORMAL, FULL = 1, 2  # what `PRAGMA synchronous` answers
 
 def _levels(db: Database) -> set[int]:
     """The level on every kind of connection the server writes or reads with."""
-    assert db.sync_engine is not None
-    with db.sync_engine.connect() as conn:
-        levels = {conn.exec_driver_sql("PRAGMA synchronous").scalar_one()}
+    levels = set()
+    for sync_engine in (db.engines.sync_writer, db.engines.sync_reader):
+        assert sync_engine is not None
+        with sync_engine.connect() as conn:
+            levels.add(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
 
     async def through_the_async_engines() -> None:
-        for engine in (db.engine, db._writer_engine):
+        for engine in (db.engines.main, db.engines.writer):
             async with engine.connect() as conn:
                 levels.add((await conn.execute(text("PRAGMA synchronous"))).scalar_one())
         await db.dispose()

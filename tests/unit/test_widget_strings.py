@@ -15,7 +15,7 @@ WIDGET_JS = Path(__file__).parents[2] / "widget_js" / "widget.js"
 
 def widget_fallbacks() -> dict[str, str]:
     source = WIDGET_JS.read_text()
-    block = re.search(r"const TEXTS = \{(.*?)\n  \};", source, re.S)
+    block = re.search(r"const TEXTS = \{(.*?)\n\};", source, re.S)
     assert block, "widget.js has no TEXTS table"
     return dict(re.findall(r"(\w+): '([^']*)'", block.group(1)))
 

@@ -27,8 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from widget_server.clock import Clock, FakeClock, FileClock
-from widget_server.jobs.passes import PassLoop
+from widget_server.clock import Clock, FakeClock, FileClock, PassLoop
 from widget_server.jobs.runner import Handler, PublishList
 from widget_server.services import dialogs
 from widget_server.services.context import Context

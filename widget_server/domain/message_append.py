@@ -41,6 +41,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
+from widget_server.domain.permissions import works_on
 from widget_server.domain.visibility import STAFF_ONLY_KINDS, WRITTEN_KINDS
 
 _OPEN = frozenset(st.value for st in OPEN_STATUSES)
@@ -164,7 +165,9 @@ _STATUS_EVENTS = {Writer.VISITOR: DialogEvent.VISITOR_MESSAGE, Writer.OPERATOR: 
 def decide(request: Request, dialog: DialogFacts | None, earlier: Earlier | None) -> Decision:
     """What appending `request` to `dialog` (the one it names, or the visitor's landing dialog) means."""
     operator = request.writer is Writer.OPERATOR
-    if operator and (dialog is None or (request.line_ids is not None and dialog.line_id not in request.line_ids)):
+    if operator and (
+        dialog is None or (request.line_ids is not None and not works_on(request.line_ids, dialog.line_id))
+    ):
         return Refused(Refusal.FORBIDDEN)
     if dialog is None or (request.writer is Writer.VISITOR and dialog.status not in _OPEN):
         return StartDialog()

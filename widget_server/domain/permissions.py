@@ -1,7 +1,10 @@
 """Who may do what. Every route and frame asks here, on the server; the console only hides what would be refused.
 
-Everything about a dialog also needs the operator to belong to the dialog's line (admins too: an admin adds
-themselves to a line to work in it). Operators only ever see dialogs of their own lines.
+Everything about a dialog also needs the operator to belong to the dialog's line (`works_on`; admins too: an admin
+adds themselves to a line to work in it). Operators only ever see dialogs of their own lines. Records beside the
+dialogs (an e-mail in the Outbox, a CRM record, a line's canned replies) an admin sees on every line (`sees_line`).
+Lists are scoped to the same lines in their SQL (the inbox, summaries, CRM pages): a row of another line is never
+read, so there is nothing to ask about it.
 
 | action                                                      | operator | admin |
 |-------------------------------------------------------------|----------|-------|
@@ -15,6 +18,7 @@ themselves to a line to work in it). Operators only ever see dialogs of their ow
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 
 
@@ -35,6 +39,16 @@ class Action(StrEnum):
 _ADMIN_ONLY = frozenset(
     {Action.DELETE_DIALOG, Action.MANAGE_OPERATORS, Action.MANAGE_LINES, Action.MANAGE_CANNED, Action.READ_AUDIT}
 )
+
+
+def works_on(line_ids: Collection[str], line_id: str) -> bool:
+    """Whether an operator with these lines may read or change a dialog (or anything in it) of `line_id`."""
+    return line_id in line_ids
+
+
+def sees_line(role: str, line_ids: Collection[str], line_id: str) -> bool:
+    """Whether they may see a record of `line_id` kept beside the dialogs."""
+    return role == Role.ADMIN or line_id in line_ids
 
 
 def allowed(role: str, action: Action) -> bool:

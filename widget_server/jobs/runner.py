@@ -21,8 +21,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from widget_server.clock import Clock
-from widget_server.jobs.passes import PassLoop
+from widget_server.clock import Clock, PassLoop
 from widget_server.jobs.store import DONE, FAILED, PENDING, RUNNING
 from widget_server.realtime.events import Event
 from widget_server.storage.database import Database

@@ -32,10 +32,9 @@ import aiosmtplib
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from widget_server.clock import Clock
+from widget_server.clock import Clock, PassLoop
 from widget_server.config import Settings
 from widget_server.domain.mail_retry import Phase, Verdict, classify, gives_up, retry_delay
-from widget_server.jobs.passes import PassLoop
 from widget_server.mail.addresses import sender_address
 from widget_server.mail.outbox import FAILED, PENDING, SENDING, SENT
 from widget_server.realtime.events import Event

@@ -108,11 +108,3 @@ class MemoryBus(Bus):
 
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
-
-
-def make_bus(redis_url: str | None, redis_prefix: str = "openline") -> Bus:
-    if redis_url:
-        from widget_server.realtime.redis_bus import RedisBus
-
-        return RedisBus(redis_url, prefix=redis_prefix)
-    return MemoryBus()

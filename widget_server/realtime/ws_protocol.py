@@ -12,6 +12,16 @@ per-message compression must transform frames, or the socket's buffer is full an
 It also keeps less per connection than its parent, for a chat server is mostly idle connections: an asyncio
 `Queue` or `Event` holds a `deque` (about 600 bytes) from birth, and the parent's inbound queue and write flag
 held five; ours make their one future when someone waits.
+
+The parent, `WebSocketsSansIOProtocol`, is uvicorn's private class, so pyproject.toml pins uvicorn to the
+releases we checked (`>=0.52.1,<0.56`) and tests/unit/test_ws_protocol_contract.py states what we rely on: the
+names and signatures we override or call, that the parent uses its queue and write flag only as `_Inbox` and
+`_Flag` allow, that keepalive goes through the methods we override, and a real server's behaviour. Below 0.52.1
+there is no write flow control (no `pause_writing`, no `disconnected`): `write_wire` would write into a full
+buffer, or fail. To move the pin, run that test on the new release. We keep the subclass rather than an ASGI-only
+server because the frames written once for every client, the ping wheel and the outbox are what the benchmark's
+fan-out, storm and idle figures stand on (bench/notes.md); through ASGI `send` each frame is framed again per
+client, in a trip down the middleware.
 """
 
 from __future__ import annotations

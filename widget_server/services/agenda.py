@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.agenda import event_time_problem, reminder_time_problem
+from widget_server.domain.permissions import works_on
 from widget_server.domain.timestamps import iso
 from widget_server.errors import InvalidInput, NotFound
 from widget_server.jobs import store as jobs
@@ -211,7 +212,10 @@ async def my_reminders(ctx: Context, who: OperatorIdentity) -> list[dict[str, An
             .where(Reminder.operator_id == who.id, Reminder.dismissed_at.is_(None))  # type: ignore[arg-type,union-attr]
             .order_by(Reminder.remind_at, Reminder.id)  # type: ignore[arg-type]
         )
-        return [reminder_public(r, number, line_id in who.line_ids) for r, number, line_id in rows.all()]
+        return [
+            reminder_public(r, number, line_id is not None and works_on(who.line_ids, line_id))
+            for r, number, line_id in rows.all()
+        ]
 
 
 async def fired_reminders(ctx: Context, who: OperatorIdentity) -> list[dict[str, Any]]:
@@ -229,7 +233,7 @@ async def dismiss_reminder(ctx: Context, who: OperatorIdentity, reminder_id: int
             await jobs.cancel(s, f"reminder:{reminder.id}")
         dialog = await s.get(Dialog, reminder.dialog_id) if reminder.dialog_id is not None else None
     return reminder_public(
-        reminder, dialog.number if dialog else None, dialog is not None and dialog.line_id in who.line_ids
+        reminder, dialog.number if dialog else None, dialog is not None and works_on(who.line_ids, dialog.line_id)
     )
 
 

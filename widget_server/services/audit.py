@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from widget_server.domain.permissions import Action, allowed
 from widget_server.domain.timestamps import iso
+from widget_server.errors import Forbidden
 from widget_server.services.context import Context
 from widget_server.storage.tables import AuditEntry
 
@@ -44,7 +46,9 @@ async def record(
     )
 
 
-async def entries(ctx: Context, limit: int = 100) -> list[dict[str, Any]]:
+async def entries(ctx: Context, who: OperatorIdentity, limit: int = 100) -> list[dict[str, Any]]:
+    if not allowed(who.role, Action.READ_AUDIT):
+        raise Forbidden("Admins only")
     async with ctx.db.read() as s:
         rows = (
             await s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from widget_server.domain.permissions import Action, allowed
+from widget_server.domain.permissions import Action, allowed, sees_line
 from widget_server.domain.timestamps import iso
 from widget_server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from widget_server.services import audit
@@ -46,7 +46,7 @@ def _check_admin(who: OperatorIdentity) -> None:
 
 
 async def list_for_line(ctx: Context, who: OperatorIdentity, line_id: str) -> list[dict[str, Any]]:
-    if line_id not in who.line_ids and not who.is_admin:
+    if not sees_line(who.role, who.line_ids, line_id):
         raise Forbidden("Not your line")
     async with ctx.db.read() as s:
         rows = await s.execute(

@@ -27,19 +27,16 @@ from widget_server.jobs import store as jobs
 from widget_server.realtime.events import Event, line_topic, visitor_topic
 from widget_server.services import audit
 from widget_server.services.context import Context
-from widget_server.services.dialogs import (
+from widget_server.services.dialog_messages import (
     Author,
     Outcome,
     append_message,
-    assign_to,
-    check_operator_access,
-    close_dialog,
     dialog_events,
     line_language,
     lock_dialog,
     message_event,
-    write_message,
 )
+from widget_server.services.dialogs import assign_to, check_operator_access, close_dialog, write_message
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.unit_of_work import publishes
 from widget_server.services.uploads import file_store

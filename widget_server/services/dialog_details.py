@@ -13,7 +13,8 @@ from widget_server.domain.timestamps import iso
 from widget_server.domain.user_agent import describe_user_agent
 from widget_server.services import agenda, links
 from widget_server.services.context import Context
-from widget_server.services.dialogs import check_operator_access, summaries
+from widget_server.services.dialog_messages import summaries
+from widget_server.services.dialogs import check_operator_access
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.payloads import visitor_display_name
 from widget_server.storage.crm_tables import CrmCompany, CrmContact, CrmLead

@@ -1,23 +1,26 @@
 """Dialogs and their messages: open, write, join, close, seen, history.
 
-Every change runs in one transaction that first locks the dialog's row, so the per-dialog `seq` is gap-free and
-a resent `client_msg_id` is found rather than stored twice. Events are published only after the commit.
+Every message follows `domain.message_append.decide` and is stored by the one writer (storage/message_writer.py):
+most by its group commit, the rest by the use cases here, in a transaction that holds the dialog's row, so the
+per-dialog `seq` is gap-free and a resent `client_msg_id` is found rather than stored twice. Events are published
+only after the commit (`@publishes`, services/unit_of_work.py).
 
 Who sees an entry is decided by its kind (`domain/visibility.py`): staff-only entries (notes, internal notices)
 are published only on the line's topic and left out of everything read for a visitor. `load_messages` takes the
-audience, and `visitor_visible_messages` is the one query for anything a visitor will read (transcripts, e-mails).
+audience (history, resume, filling a gap); e-mails and transcripts read `conversation_emails.load_dialog`, which
+keeps the same visitor kinds (tests/integration/test_notes_privacy.py follows a note down both paths).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from widget_server.domain.dialog_state import OPEN_STATUSES, DialogEvent, DialogStatus, next_status
+from widget_server.domain.dialog_state import DialogEvent, DialogStatus, next_status
 from widget_server.domain.message_append import (
     Append,
     Decision,
@@ -29,22 +32,30 @@ from widget_server.domain.message_append import (
     Resent,
     StartDialog,
     Writer,
-    advance,
 )
-from widget_server.domain.visibility import VISITOR_KINDS, Audience, Kind, visible_to
+from widget_server.domain.permissions import works_on
+from widget_server.domain.visibility import VISITOR_KINDS, Audience, Kind
 from widget_server.errors import Conflict, Forbidden, NotFound
 from widget_server.i18n import gettext
 from widget_server.realtime.events import Event, line_topic, visitor_topic
-from widget_server.services import conversation_mail
+from widget_server.services import conversation_mail, forms
 from widget_server.services.context import Context
+from widget_server.services.dialog_messages import (
+    Author,
+    Outcome,
+    append_message,
+    dialog_events,
+    line_language,
+    lock_dialog,
+    message_event,
+)
 from widget_server.services.file_links import file_info
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.payloads import dialog_info, message_payload
-from widget_server.services.summaries import D, page_of, read_summaries
 from widget_server.services.unit_of_work import publish_all, publishes
 from widget_server.services.uploads import StagedFile
 from widget_server.storage import dialog_lookup, welcome_read
-from widget_server.storage.message_writer import Draft, Written, decide_in, insert_message, message_row
+from widget_server.storage.message_writer import Draft, Written, decide_in
 from widget_server.storage.tables import (
     Attachment,
     Counter,
@@ -65,32 +76,6 @@ class Page:
     title: str | None = None
 
 
-@dataclass(frozen=True)
-class Author:
-    type: str  # visitor | operator | bot | system
-    name: str | None = None
-    operator_id: int | None = None
-
-
-@dataclass
-class Outcome:
-    """What a use case changed, and the events to publish once it is committed."""
-
-    dialog: Dialog
-    seq: int = 0
-    duplicate: bool = False
-    created: bool = False
-    events: list[tuple[tuple[str, ...], Event]] = field(default_factory=list)
-    visitor: Visitor | None = None  # read when the use case created the dialog
-
-
-def _forms() -> Any:
-    # Forms build on this module (they append messages to dialogs); imported late to keep the import order simple.
-    from widget_server.services import forms
-
-    return forms
-
-
 async def _next_dialog_number(s: AsyncSession) -> int:
     # Row lock on PostgreSQL, the write lock on SQLite: two openings can never read the same value.
     result = await s.execute(
@@ -100,62 +85,6 @@ async def _next_dialog_number(s: AsyncSession) -> int:
         .returning(Counter.value)
     )
     return int(result.scalar_one())
-
-
-async def lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
-    result = await s.execute(
-        select(Dialog).where(Dialog.id == dialog_id).with_for_update()  # type: ignore[arg-type]
-    )
-    return result.scalar_one_or_none()
-
-
-async def append_message(
-    ctx: Context,
-    s: AsyncSession,
-    dialog: Dialog,
-    author: Author,
-    body: str,
-    *,
-    kind: str = "text",
-    code: str | None = None,
-    client_msg_id: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> Message:
-    """Store a message in the caller's transaction, which holds the dialog's row: the writer's row, and the
-    dialog moved as `domain.message_append.advance` says (the rule every message follows)."""
-    assert dialog.id is not None
-    move = advance(dialog.last_seq, dialog.waiting_since, author.type, kind, ctx.clock.now())
-    dialog.last_seq, dialog.updated_at, dialog.waiting_since = move.seq, move.updated_at, move.waiting_since
-    request = Request(Writer(author.type), move.updated_at, kind, client_msg_id, operator_id=author.operator_id)
-    draft = Draft(request, body, dialog.id, operator_id=author.operator_id, code=code, data=data)
-    row = message_row(draft, dialog.id, move)
-    return Message(id=await insert_message(s, row), **row)
-
-
-def message_event(
-    ctx: Context, dialog: Dialog, message: Message, author_name: str | None, attachment: Attachment | None = None
-) -> tuple[tuple[str, ...], Event]:
-    topics: tuple[str, ...] = (line_topic(dialog.line_id),)
-    if visible_to(Audience.VISITOR, message.kind):
-        topics += (visitor_topic(dialog.visitor_id, dialog.line_id),)
-    file = file_info(ctx, attachment) if attachment is not None else None
-    return topics, Event.of(message_payload(message, author_name, file), message.dialog_id, message.seq)
-
-
-async def add_system_message(
-    ctx: Context, s: AsyncSession, dialog_id: int, code: str, text: str
-) -> list[tuple[tuple[str, ...], Event]]:
-    """A notice in the dialog (e.g. `transcript_sent`) in the caller's transaction; returns its event."""
-    dialog = await lock_dialog(s, dialog_id)
-    if dialog is None:
-        return []
-    notice = await append_message(ctx, s, dialog, Author("system"), text, kind="system", code=code)
-    return [message_event(ctx, dialog, notice, None)]
-
-
-async def line_language(s: AsyncSession, dialog: Dialog) -> str:
-    line = await s.get(OpenLine, dialog.line_id)
-    return line.language if line else "en"
 
 
 async def _create_dialog(
@@ -184,7 +113,7 @@ async def _create_dialog(
         greeting = await append_message(ctx, s, dialog, Author("bot", line.name), line.greeting)
         outcome.events.append(message_event(ctx, dialog, greeting, line.name))
     if forms_now:  # else the caller tells the forms itself, with what it knows more
-        outcome.events += await _forms().dialog_started(ctx, s, dialog, (line, visitor))
+        outcome.events += await forms.dialog_started(ctx, s, dialog, (line, visitor))
     return outcome
 
 
@@ -261,7 +190,7 @@ async def visitor_send(
         outcome.events.append(message_event(ctx, dialog, message, None, attachment))
         outcome.seq = message.seq
         started = (line, outcome.visitor) if outcome.visitor is not None else None
-        outcome.events += await _forms().visitor_wrote(ctx, s, dialog, started)
+        outcome.events += await forms.visitor_wrote(ctx, s, dialog, started)
     if outcome.created or dialog.status != status_before:
         outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
@@ -313,7 +242,7 @@ async def _not_appended(
 async def check_operator_access(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Dialog:
     async with ctx.db.read() as s:
         dialog = await s.get(Dialog, dialog_id)
-    if dialog is None or dialog.line_id not in who.line_ids:
+    if dialog is None or not works_on(who.line_ids, dialog.line_id):
         # The same answer for "not yours" and "does not exist", so ids cannot be probed.
         raise Forbidden("No such dialog on your lines")
     return dialog
@@ -405,7 +334,7 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
         notice = await append_message(ctx, s, dialog, Author("system"), text, kind="system", code="dialog_closed")
         outcome.events.append(message_event(ctx, dialog, notice, None))
         outcome.seq = notice.seq
-        outcome.events += await _forms().sync(ctx, s, dialog)
+        outcome.events += await forms.sync(ctx, s, dialog)
         await conversation_mail.on_dialog_closed(ctx, s, dialog)
     outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
@@ -473,12 +402,6 @@ def message_payloads(ctx: Context, found: welcome_read.Messages) -> list[dict[st
     ]
 
 
-async def visitor_visible_messages(ctx: Context, dialog_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
-    """Every message of the dialog that its visitor can see, oldest first: the one source for transcripts and
-    e-mails (never a note, never an internal notice)."""
-    return await load_messages(ctx, dialog_id, after_seq, limit=None, audience=Audience.VISITOR)
-
-
 async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:
     name = None
     if dialog.operator_id is not None:
@@ -486,50 +409,6 @@ async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:
             operator = await s.get(Operator, dialog.operator_id)
             name = operator.name if operator else None
     return dialog_info(dialog, name)
-
-
-async def summaries(
-    ctx: Context,
-    dialog_ids: list[int] | None = None,
-    line_ids: frozenset[str] | None = None,
-    open_only: bool = True,
-    limit: int = 200,
-) -> list[dict[str, Any]]:
-    """Dialog summaries for the operator's list, newest activity first."""
-    conditions: list[Any] = []
-    if dialog_ids is not None:
-        conditions.append(D.id.in_(dialog_ids))
-    if line_ids is not None:
-        conditions.append(D.line_id.in_(line_ids))
-    if open_only:
-        conditions.append(D.status.in_([st.value for st in OPEN_STATUSES]))
-    async with ctx.db.connect() as conn:
-        return await read_summaries(conn, page_of(conditions, limit))
-
-
-async def dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, ...], Event]]:
-    """A `dialog` frame for each audience: the summary for operators, the dialog info for the visitor."""
-    assert dialog.id is not None
-    summary = (await summaries(ctx, dialog_ids=[dialog.id], open_only=False))[0]
-    operator = summary["operator"]
-    visitor_frame = {"type": "dialog", "dialog": dialog_info(dialog, operator["name"] if operator else None)}
-    return [
-        ((line_topic(dialog.line_id),), Event.of({"type": "dialog", "dialog": summary})),
-        ((visitor_topic(dialog.visitor_id, dialog.line_id),), Event.of(visitor_frame)),
-    ]
-
-
-async def add_bot_message(
-    ctx: Context, s: AsyncSession, dialog_id: int, text: str
-) -> list[tuple[tuple[str, ...], Event]]:
-    """Append a message in the line's name inside the caller's transaction (a job's); the events to publish."""
-    dialog = await lock_dialog(s, dialog_id)
-    if dialog is None:
-        return []
-    line = await s.get(OpenLine, dialog.line_id)
-    name = line.name if line else None
-    message = await append_message(ctx, s, dialog, Author("bot", name), text)
-    return [message_event(ctx, dialog, message, name)]
 
 
 # -- the group-committed writer --------------------------------------------------------------------------------
@@ -541,7 +420,7 @@ async def add_bot_message(
 async def write_message(ctx: Context, draft: Draft, author_name: str | None) -> Outcome | Written:
     """The draft stored by the writer (or recognised as a resend, or refused): its outcome. Otherwise the
     writer's answer, for the full use case."""
-    written = await ctx.db.messages.append(draft)
+    written = await ctx.db.messages.submit(draft)
     decision = written.decision
     if isinstance(decision, Refused):
         raise _refusal(decision)

@@ -37,7 +37,7 @@ from widget_server.jobs import store
 from widget_server.realtime.events import Event, visitor_topic
 from widget_server.services import conversation_mail, presence
 from widget_server.services.context import Context
-from widget_server.services.dialogs import Author, append_message, dialog_events, lock_dialog, message_event
+from widget_server.services.dialog_messages import Author, append_message, dialog_events, lock_dialog, message_event
 from widget_server.services.form_texts import (
     STEP_CONTACTS,
     STEP_NAME,

@@ -20,16 +20,16 @@ from widget_server.domain.visibility import Kind
 from widget_server.errors import InvalidInput, NotFound
 from widget_server.i18n import gettext
 from widget_server.services.context import Context
-from widget_server.services.dialogs import (
+from widget_server.services.dialog_messages import (
     Author,
     Outcome,
     append_message,
-    check_operator_access,
     dialog_events,
     line_language,
     lock_dialog,
     message_event,
 )
+from widget_server.services.dialogs import check_operator_access
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.unit_of_work import publishes
 from widget_server.storage.crm_tables import CrmContact, CrmLead
@@ -162,6 +162,11 @@ async def unlink(ctx: Context, who: OperatorIdentity, dialog_id: int, link_id: i
         outcome.seq = notice.seq
     outcome.events[0:0] = await dialog_events(ctx, dialog)
     return outcome
+
+
+async def current_links(ctx: Context, dialog_id: int) -> list[dict[str, Any]]:
+    async with ctx.db.read() as s:
+        return await links_of(s, dialog_id)
 
 
 async def links_of(s: AsyncSession, dialog_id: int) -> list[dict[str, Any]]:

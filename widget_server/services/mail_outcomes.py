@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.i18n import gettext
 from widget_server.realtime.events import Event
 from widget_server.services.context import Context
-from widget_server.services.dialogs import add_system_message
+from widget_server.services.dialog_messages import add_system_message
 from widget_server.storage.tables import OpenLine, OutboxEmail
 
 PublishList = list[tuple[tuple[str, ...], Event]]

@@ -11,7 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from widget_server.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from widget_server.domain.permissions import Action, allowed
+from widget_server.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from widget_server.realtime.events import ACCOUNT_CHANGED, operator_topic
 from widget_server.services import audit
 from widget_server.services.context import Context
@@ -169,6 +170,8 @@ async def update_operator(
     ctx: Context, who: OperatorIdentity, operator_id: int, changes: dict[str, object]
 ) -> dict[str, object]:
     """Admins change a colleague's name, role, state, lines or password; an admin cannot lock themselves out."""
+    if not allowed(who.role, Action.MANAGE_OPERATORS):
+        raise Forbidden("Admins only")
     if operator_id == who.id and (changes.get("role", "admin") != "admin" or changes.get("is_active") is False):
         raise Conflict("You cannot take away your own admin rights or disable yourself", "self_lockout")
     role = changes.get("role")

@@ -19,6 +19,7 @@ from widget_server.domain.file_types import Accepted, check_upload, clean_filena
 from widget_server.errors import InvalidInput
 from widget_server.services.context import Context
 from widget_server.storage.file_store import FileStore, LocalFileStore
+from widget_server.storage.tables import Attachment, Dialog
 
 HEAD_BYTES = 512
 
@@ -74,6 +75,13 @@ async def receive(ctx: Context, chunks: AsyncIterator[bytes], declared_type: str
         await anyio.to_thread.run_sync(lambda: staging.unlink(missing_ok=True))
         raise
     return StagedFile(file_id, name, verdict.content_type, size, digest.hexdigest(), key)
+
+
+async def attachment(ctx: Context, file_id: str) -> tuple[Attachment | None, Dialog | None]:
+    """A stored file's row and its dialog's (for who may download it)."""
+    async with ctx.db.read() as s:
+        found = await s.get(Attachment, file_id)
+        return found, await s.get(Dialog, found.dialog_id) if found else None
 
 
 async def discard(ctx: Context, staged: StagedFile) -> None:

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from babel import Locale
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.storage import welcome_read
-from widget_server.storage.tables import Visitor, VisitorToken
+from widget_server.storage.tables import Visitor
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,11 @@ def location_from_headers(headers: Mapping[str, str]) -> str | None:
 
 
 async def visitor_for_token(s: AsyncSession, token: str) -> Visitor | None:
-    """The visitor holding this token: their first one, or one issued later by an e-mail's link."""
+    """`welcome_read.visitor_for_token` (the one rule for which visitor holds a token), in the session's
+    transaction, as the session's row."""
     hashed = token_hash(token)
-    visitor = (await s.execute(select(Visitor).where(Visitor.token_hash == hashed))).scalar_one_or_none()
-    if visitor is None:
-        extra = await s.get(VisitorToken, hashed)
-        visitor = await s.get(Visitor, extra.visitor_id) if extra is not None else None
-    return visitor
+    found = await s.run_sync(lambda sync: welcome_read.visitor_for_token(sync.connection(), hashed))
+    return await s.get(Visitor, found["id"]) if found is not None else None
 
 
 async def find_by_token(ctx: Context, token: str) -> Visitor | None:

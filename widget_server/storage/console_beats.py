@@ -3,36 +3,34 @@
 Each console used to write its own heartbeat every 20 s: 1,000 open consoles made 50 write transactions a
 second, each queued for SQLite's one writer between the chat's message batches (measured: the messages' p99 went
 to seconds). One `UPDATE ... WHERE id IN (...)` per period for every console of the process costs one write.
+
+Not a `Coalescer`: no caller waits for a heartbeat, and what is written is the set of consoles open at the time,
+not the calls made since the last write. The rounds are `Periodic`'s, started by the clock (coalescer.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
+from widget_server.storage.coalescer import Periodic
 from widget_server.storage.tables import OperatorConnection
-
-if TYPE_CHECKING:
-    from widget_server.storage.database import Database
-
-log = logging.getLogger(__name__)
 
 _connections = OperatorConnection.__table__  # type: ignore[attr-defined]
 _CHUNK = 500  # ids per statement: SQLite's limit on bound parameters is far above, and statements stay small
 
 
 class ConsoleBeats:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, run_write: Callable[..., Awaitable[Any]]) -> None:
+        """`run_write`: `Database.run_write`, one write transaction per period."""
+        self._run_write = run_write
         self._live: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._now: Callable[[], datetime] | None = None
+        self._beats = Periodic(self._beat_now, name="console heartbeats")
 
     def add(self, connection_id: str) -> None:
         self._live.add(connection_id)
@@ -44,26 +42,19 @@ class ConsoleBeats:
         """Mark every console of this process seen `now`; returns how many."""
         ids = sorted(self._live)
         if ids:
-            await self._db.run_write(_store, ids, now)
+            await self._run_write(_store, ids, now)
         return len(ids)
 
     def start(self, every: timedelta, now: Callable[[], datetime]) -> None:
-        async def run() -> None:
-            while True:
-                await asyncio.sleep(every.total_seconds())
-                try:
-                    await self.beat(now())
-                except Exception:  # a database blip must not stop the heartbeats for good
-                    log.warning("console heartbeats failed", exc_info=True)
-
-        self._task = asyncio.get_running_loop().create_task(run(), name="console-beats")
+        self._now = now
+        self._beats.start(every.total_seconds())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._beats.close()
+
+    async def _beat_now(self) -> None:
+        assert self._now is not None
+        await self.beat(self._now())
 
 
 def _store(conn: Connection, ids: list[str], now: datetime) -> None:

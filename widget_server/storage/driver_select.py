@@ -142,6 +142,10 @@ def _compile(
         name, index = origin.get(positional, (positional, None))
         declared = compiled.binds.get(name)
         default = _REQUIRED if declared is None or declared.required else declared.effective_value
-        binds.append(_Bind(name, index, default, expanded.processors.get(positional)))
+        # The expanded state holds the processors of expanded items only; every other bind converts by its type.
+        process = expanded.processors.get(positional)
+        if process is None and declared is not None:
+            process = declared.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append(_Bind(name, index, default, process))
     codec = RowCodec(statement.selected_columns, dialect) if isinstance(statement, Select) else None
     return _Plan(expanded.statement, tuple(binds), codec)

@@ -1,7 +1,7 @@
 """The one writer of messages: every message's row and its dialog's move, for every path that appends one.
 
 Two ways in, the same rows:
-- `MessageBatcher.append` group-commits what needs nothing but its row (most of a chat under load). Messages that
+- `message_batcher` group-commits what needs nothing but its row (most of a chat under load). Messages that
   arrive while one transaction runs wait for the next, and that one stores them all: one statement reads the facts
   of their dialogs (locked), one finds resent `client_msg_id`s, one `executemany` inserts the messages and one
   moves the dialogs. A caller is answered after the commit, so an acknowledgement still means "stored".
@@ -17,7 +17,6 @@ per-statement work was a fifth of the server's core (bench/notes.md).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import logging
@@ -39,6 +38,7 @@ from widget_server.domain.message_append import (
     decide,
     landing_dialog,
 )
+from widget_server.storage.coalescer import Coalescer
 from widget_server.storage.driver_select import DriverSelect, DriverWrite
 from widget_server.storage.tables import Dialog, DialogForm, Message, Visitor
 
@@ -142,7 +142,7 @@ _INSERT = DriverWrite(_messages.insert(), _MESSAGE_COLUMNS)
 _MOVE = DriverWrite(
     update(_dialogs)
     .where(_dialogs.c.id == bindparam("b_id"))
-    .values(**{c: bindparam(f"b_{c}") for c in DIALOG_CHANGES})
+    .values(**{c: bindparam(f"b_{c}", type_=_dialogs.c[c].type) for c in DIALOG_CHANGES})
 )
 
 
@@ -292,59 +292,11 @@ async def decide_in(s: AsyncSession, draft: Draft) -> tuple[Decision, DialogFact
     return decide(draft.request, facts, _earlier(before)), facts, before
 
 
-class MessageBatcher:
-    """Collects drafts while a batch is being written, and writes them as the next batch."""
+def message_batcher(run_write: Callable[..., Awaitable[list[Written]]]) -> Coalescer[Draft, Written]:
+    """Drafts that arrive while a batch is being written go together as the next batch (coalescer.py): one trip to
+    the writer, one transaction. A caller is answered once the batch has committed."""
 
-    def __init__(self, run_write: Callable[..., Awaitable[list[Written]]]) -> None:
-        self._run_write = run_write
-        self._pending: list[tuple[Draft, asyncio.Future[Written]]] = []
-        self._wakeup: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+    async def write(drafts: list[Draft]) -> list[Written]:
+        return await run_write(store_batch, drafts)
 
-    async def append(self, draft: Draft) -> Written:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._task is None or self._task.done():
-            # First use on this loop (a test server restarted in a new thread gets a new loop).
-            self._loop, self._wakeup, self._pending = loop, asyncio.Event(), []
-            self._task = loop.create_task(self._run(), name="message-batcher")
-        future: asyncio.Future[Written] = loop.create_future()
-        self._pending.append((draft, future))
-        assert self._wakeup is not None
-        self._wakeup.set()
-        return await future
-
-    async def close(self) -> None:
-        if self._task is not None and self._loop is asyncio.get_running_loop():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
-
-    async def _run(self) -> None:
-        assert self._wakeup is not None
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._write_batch(batch)
-
-    async def _write_batch(self, batch: list[tuple[Draft, asyncio.Future[Written]]]) -> None:
-        live = [(d, f) for d, f in batch if not f.done()]  # a caller that gave up (its connection closed)
-        if not live:
-            return
-        try:
-            results = await self._run_write(store_batch, [d for d, _ in live])
-        except Exception as exc:
-            if len(live) == 1:
-                if not live[0][1].done():
-                    live[0][1].set_exception(exc)
-                return
-            # One bad draft must not fail the others: write each alone, so the fault lands on its own caller.
-            log.warning("a batch of %d messages failed (%s); writing them one by one", len(live), exc)
-            for item in live:
-                await self._write_batch([item])
-            return
-        for (_, future), result in zip(live, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+    return Coalescer(write, name="message-writer", max_batch=MAX_BATCH)

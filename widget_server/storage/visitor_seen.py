@@ -2,26 +2,25 @@
 
 Written one transaction per hello, 5,000 visitors coming back at once (a deploy, a network blip) queued for the
 one SQLite writer and took minutes to be welcomed. Here the hellos that arrive while one transaction runs are
-written together by the next, one `executemany`. The hello does not wait for it (`remember` returns a future
-that resolves once the row is written; a failure is logged).
+written together by the next, one `executemany` (coalescer.py). The hello does not wait for it (`remember`
+returns a future that resolves once the row is written; a failure is logged).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Connection
 
+from widget_server.storage.coalescer import Coalescer
 from widget_server.storage.tables import Visitor
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    from widget_server.storage.database import Database
 
 _visitors = Visitor.__table__  # type: ignore[attr-defined]
 _UPDATE = (
@@ -35,14 +34,15 @@ _UPDATE = (
     )
 )
 
+# visitor id, seen at, language, user agent, location; None leaves a column as it is.
+Seen = tuple[int, datetime, str | None, str | None, str | None]
+
 
 class VisitorSeen:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        # visitor id -> (seen at, language, user agent, location); None leaves a column as it is.
-        self._pending: dict[int, tuple[datetime, str | None, str | None, str | None]] = {}
-        self._written: asyncio.Future[None] | None = None  # resolved when the pending rows are written
-        self._task: asyncio.Task[None] | None = None
+    def __init__(self, run_write: Callable[..., Awaitable[Any]]) -> None:
+        """`run_write`: `Database.run_write`, one write transaction per batch."""
+        self._run_write = run_write
+        self._hellos: Coalescer[Seen, None] = Coalescer(self._write, name="visitor-seen")
 
     def remember(
         self,
@@ -53,43 +53,37 @@ class VisitorSeen:
         location: str | None = None,
     ) -> asyncio.Future[None]:
         """Queue the row; the future resolves once it is written (a failure is logged here, awaited or not)."""
-        loop = asyncio.get_running_loop()
-        earlier = self._pending.get(visitor_id)
-        if earlier is not None:  # two hellos of one visitor in one batch: what either told us
-            language, user_agent, location = language or earlier[1], user_agent or earlier[2], location or earlier[3]
-        self._pending[visitor_id] = (seen_at, language, user_agent, location)
-        if self._written is None or self._written.get_loop() is not loop:
-            self._written = loop.create_future()
-        written = self._written
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._write_all(), name="visitor-seen")
+        written = self._hellos.submit((visitor_id, seen_at, language, user_agent, location))
+        written.add_done_callback(_log_failure)
         return written
 
     async def close(self) -> None:
-        if self._task is not None and self._task.get_loop() is asyncio.get_running_loop():
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        await self._hellos.close()
 
-    async def _write_all(self) -> None:
-        while self._pending:
-            rows, self._pending = self._pending, {}
-            written, self._written = self._written, None
-            assert written is not None
-            try:
-                await self._db.run_write(_store, rows)
-            except Exception as exc:
-                log.exception("recording that %d visitors were seen failed", len(rows))
-                if not written.done():
-                    written.set_exception(exc)
-                    written.exception()  # retrieved: callers that gave up must not leave it unobserved
-            else:
-                if not written.done():
-                    written.set_result(None)
+    async def _write(self, hellos: list[Seen]) -> list[None]:
+        await self._run_write(_store, _merged(hellos))
+        return [None] * len(hellos)
 
 
-def _store(conn: Connection, rows: dict[int, tuple[datetime, str | None, str | None, str | None]]) -> None:
+def _merged(hellos: list[Seen]) -> list[Seen]:
+    """One row per visitor: two hellos of one visitor in one batch leave what either told us, the later first."""
+    rows: dict[int, Seen] = {}
+    for hello in hellos:
+        earlier = rows.get(hello[0])
+        if earlier is not None:
+            hello = (hello[0], hello[1], hello[2] or earlier[2], hello[3] or earlier[3], hello[4] or earlier[4])
+        rows[hello[0]] = hello
+    return list(rows.values())
+
+
+def _log_failure(written: asyncio.Future[None]) -> None:
+    if not written.cancelled() and (exc := written.exception()) is not None:
+        log.error("recording that a visitor was seen failed", exc_info=exc)
+
+
+def _store(conn: Connection, rows: list[Seen]) -> None:
     params: list[dict[str, Any]] = [
         {"b_id": vid, "b_seen": seen_at, "b_language": language, "b_user_agent": agent, "b_location": location}
-        for vid, (seen_at, language, agent, location) in rows.items()
+        for vid, seen_at, language, agent, location in rows
     ]
     conn.execute(_UPDATE, params)

@@ -15,7 +15,8 @@ from widget_server.assembly.testing import settle_routes
 from widget_server.clock import Clock, FileClock, SystemClock
 from widget_server.config import Settings
 from widget_server.errors import OpenlineError
-from widget_server.realtime.bus import Bus, make_bus
+from widget_server.realtime.bus import Bus
+from widget_server.realtime.bus_choice import make_bus
 from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import presence
 from widget_server.services.context import Context

@@ -21,11 +21,12 @@ from widget_server.config import Settings
 from widget_server.domain import signed_links
 from widget_server.domain.file_types import IMAGE_TYPES
 from widget_server.domain.origins import origin_allowed
+from widget_server.domain.permissions import works_on
 from widget_server.domain.rate_limit import KeyedBuckets
 from widget_server.errors import Forbidden, NotFound, OpenlineError, RateLimited, Unauthenticated
 from widget_server.services import dialogs, lines, operators, uploads, visitors
 from widget_server.services.dialogs import Page
-from widget_server.storage.tables import Attachment, Dialog, OpenLine
+from widget_server.services.records import Dialog, OpenLine
 from widget_server.web.inbox_api import client_msg_id_param
 from widget_server.web.rest import _ctx, json
 from widget_server.web.session_cookie import request_token
@@ -129,9 +130,7 @@ async def visitor_upload(request: Request) -> Response:
 async def download(request: Request) -> Response:
     ctx = _ctx(request)
     file_id = request.path_params["file_id"]
-    async with ctx.db.read() as s:
-        attachment = await s.get(Attachment, file_id)
-        dialog = await s.get(Dialog, attachment.dialog_id) if attachment else None
+    attachment, dialog = await uploads.attachment(ctx, file_id)
     if not _signed(request, file_id) and not await _operator_may(request, dialog):
         raise Forbidden("This link is not valid (or has expired); ask for the file again", "bad_link")
     if attachment is None:
@@ -188,7 +187,7 @@ async def _operator_may(request: Request, dialog: Dialog | None) -> bool:
         who = await operators.authenticate(_ctx(request), token)
     except Unauthenticated:
         return False
-    return dialog.line_id in who.line_ids
+    return works_on(who.line_ids, dialog.line_id)
 
 
 routes = [

@@ -70,8 +70,7 @@ async def add_link(request: Request) -> Response:
     ctx = _ctx(request)
     dialog_id = request.path_params["dialog_id"]
     outcome = await links.link(ctx, who, dialog_id, body.entity_type, body.entity_id)
-    async with ctx.db.read() as s:
-        current = await links.links_of(s, dialog_id)
+    current = await links.current_links(ctx, dialog_id)
     return json({"links": current, "duplicate": outcome.duplicate}, 200 if outcome.duplicate else 201)
 
 

@@ -7,15 +7,13 @@ import re
 from typing import Annotated
 
 from pydantic import StringConstraints
-from sqlalchemy import update
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from widget_server.errors import Conflict, InvalidInput, NotFound
+from widget_server.errors import InvalidInput
 from widget_server.mail import outbox
-from widget_server.services import conversation_mail, dialogs, visitor_contacts
-from widget_server.storage.tables import OutboxEmail
+from widget_server.services import conversation_mail, dialogs, outbox_view, visitor_contacts
 from widget_server.web.pages import CONSOLE_CSP, STATIC
 from widget_server.web.rest import Body, _admin, _body, _ctx, _int_param, _operator, json
 
@@ -40,23 +38,11 @@ async def list_outbox(request: Request) -> Response:
     if status not in (*outbox.STATUSES, "all"):
         raise InvalidInput(f"status: one of {', '.join(outbox.STATUSES)}, all")
     limit = _int_param(request, "limit", 100, 1, 500)
-    line_ids = None if who.is_admin else who.line_ids
-    async with _ctx(request).db.read() as s:
-        items = await outbox.list_emails(s, line_ids, None if status == "all" else status, limit)
-        counts = await outbox.counts(s, line_ids)
+    items, counts = await outbox_view.list_emails(_ctx(request), who, None if status == "all" else status, limit)
     configured = _smtp_configured(request)
     return json(
         {"smtp_configured": configured, "counts": counts, "items": [outbox.summary(e, configured) for e in items]}
     )
-
-
-async def _visible_email(request: Request) -> OutboxEmail:
-    who = await _operator(request)
-    async with _ctx(request).db.read() as s:
-        email = await s.get(OutboxEmail, request.path_params["email_id"])
-    if email is None or not (who.is_admin or email.line_id in who.line_ids):
-        raise NotFound("No such e-mail")
-    return email
 
 
 # The link in an e-mail lets its reader continue the conversation as the visitor; operators read the e-mail
@@ -65,26 +51,14 @@ _LINK_TOKEN = re.compile(r"(#openline=)[0-9A-Za-z._-]+")
 
 
 async def get_outbox_email(request: Request) -> Response:
-    email = await _visible_email(request)
+    email = await outbox_view.visible_email(_ctx(request), await _operator(request), request.path_params["email_id"])
     text = _LINK_TOKEN.sub(r"\1…", email.text_body)
     return json(outbox.summary(email, _smtp_configured(request)) | {"text": text})
 
 
 async def retry_outbox_email(request: Request) -> Response:
-    await _admin(request)
-    email = await _visible_email(request)
-    ctx = _ctx(request)
-    async with ctx.db.write() as s:
-        result = await s.execute(
-            update(OutboxEmail)
-            .where(OutboxEmail.id == email.id, OutboxEmail.status == outbox.FAILED)  # type: ignore[arg-type]
-            .values(status=outbox.PENDING, next_attempt_at=ctx.clock.now(), attempts=0, first_attempt_at=None)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            raise Conflict("Only a failed e-mail can be sent again", "not_failed")
-        fresh = await s.get(OutboxEmail, email.id)
-        assert fresh is not None
-        await s.refresh(fresh)
+    who = await _admin(request)
+    fresh = await outbox_view.retry(_ctx(request), who, request.path_params["email_id"])
     return json(outbox.summary(fresh, _smtp_configured(request)))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
@@ -12,7 +14,7 @@ from widget_server.domain.dialog_state import DialogStatus
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.text import TextProblem, clean_message_text
 from widget_server.domain.visibility import Audience
-from widget_server.errors import InvalidInput, OpenlineError, Unauthenticated
+from widget_server.errors import InvalidInput, Unauthenticated
 from widget_server.realtime.bus import Bus
 from widget_server.realtime.connection import Connection
 from widget_server.realtime.events import ACCOUNT_CHANGED, Event, line_topic, operator_topic
@@ -31,12 +33,11 @@ from widget_server.realtime.frames import (
     Ping,
     SetStatus,
 )
-from widget_server.services import agenda, dialog_actions, dialogs, operators, presence
+from widget_server.services import agenda, dialog_actions, dialog_messages, dialogs, operators, presence
 from widget_server.services.context import Context
-from widget_server.services.dialogs import Outcome
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE
-from widget_server.web.socket_loop import next_frame, serve_frames
+from widget_server.web.socket_loop import Acked, next_frame, serve_frames
 
 log = logging.getLogger(__name__)
 
@@ -168,71 +169,86 @@ class OperatorSession:
                 "operator": who.public(),
                 "line_ids": sorted(who.line_ids),
                 "presence": await presence.presence_of(self.ctx, who.id),
-                "dialogs": await dialogs.summaries(self.ctx, line_ids=who.line_ids),
+                "dialogs": await dialog_messages.summaries(self.ctx, line_ids=who.line_ids),
                 # Reminders that fired while this operator was away, until they dismiss them.
                 "reminders": await agenda.fired_reminders(self.ctx, who),
             }
         )
 
-    def _ack(self, ref: str | None, dialog_id: int, outcome: Outcome) -> None:
-        self.conn.reply(
-            {"type": "ack", "ref": ref, "dialog_id": dialog_id, "seq": outcome.seq, "duplicate": outcome.duplicate}
-        )
+    async def _handle(self, frame: Frame) -> Acked | None:
+        assert self.who is not None
+        return await _OPERATOR_USE_CASES[type(frame)](self, self.who, frame)
 
-    async def _handle(self, frame: Frame) -> None:
-        ctx, who = self.ctx, self.who
-        assert who is not None
-        if isinstance(frame, Join):
-            await dialogs.operator_join(ctx, who, frame.dialog_id)
-            dialog_id, last_seq = frame.dialog_id, frame.last_seq
+    async def _join(self, who: OperatorIdentity, frame: Join) -> None:
+        ctx = self.ctx
+        await dialogs.operator_join(ctx, who, frame.dialog_id)
+        dialog_id, last_seq = frame.dialog_id, frame.last_seq
 
-            async def joined(conn: Connection) -> None:
-                after = max(last_seq, conn.tracker.last(dialog_id)) if conn.tracker.knows(dialog_id) else last_seq
-                messages = await dialogs.load_messages(ctx, dialog_id, after, audience=Audience.STAFF)
-                summary = (await dialogs.summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
-                await conn.send_now({"type": "joined", "dialog": summary, "messages": messages})
-                conn.tracker.start(dialog_id, max([after] + [m["seq"] for m in messages]))
+        async def joined(conn: Connection) -> None:
+            after = max(last_seq, conn.tracker.last(dialog_id)) if conn.tracker.knows(dialog_id) else last_seq
+            messages = await dialogs.load_messages(ctx, dialog_id, after, audience=Audience.STAFF)
+            summary = (await dialog_messages.summaries(ctx, dialog_ids=[dialog_id], open_only=False))[0]
+            await conn.send_now({"type": "joined", "dialog": summary, "messages": messages})
+            conn.tracker.start(dialog_id, max([after] + [m["seq"] for m in messages]))
 
-            self.conn.push(joined)
-        elif isinstance(frame, OperatorSend):
-            text = clean_message_text(frame.text, ctx.settings.max_message_chars)
-            if isinstance(text, TextProblem):
-                raise InvalidInput(text.message, text.code)
-            outcome = await dialogs.operator_send(ctx, who, frame.dialog_id, frame.client_msg_id, text)
-            self.conn.reply(
-                {
-                    "type": "ack",
-                    "ref": frame.client_msg_id,
-                    "dialog_id": frame.dialog_id,
-                    "seq": outcome.seq,
-                    "duplicate": outcome.duplicate,
-                }
-            )
-        elif isinstance(frame, OperatorTyping):
-            dialog = await dialogs.check_operator_access(ctx, who, frame.dialog_id)
-            dialogs.typing(ctx, dialog, "operator", frame.active, who.name)
-        elif isinstance(frame, OperatorSeen):
-            dialog = await dialogs.check_operator_access(ctx, who, frame.dialog_id)
-            await dialogs.mark_seen(ctx, dialog, "operator", frame.seq)
-        elif isinstance(frame, Close):
-            self._ack(frame.ref, frame.dialog_id, await dialogs.close_dialog(ctx, who, frame.dialog_id))
-        elif isinstance(frame, OperatorNote):
-            text = clean_message_text(frame.text, ctx.settings.max_message_chars)
-            if isinstance(text, TextProblem):
-                raise InvalidInput(text.message, text.code)
-            outcome = await dialog_actions.add_note(ctx, who, frame.dialog_id, frame.client_msg_id, text)
-            self._ack(frame.client_msg_id, frame.dialog_id, outcome)
-        elif isinstance(frame, SetStatus):
-            outcome = await dialog_actions.set_status(ctx, who, frame.dialog_id, DialogStatus(frame.status))
-            self._ack(frame.ref, frame.dialog_id, outcome)
-        elif isinstance(frame, Leave):
-            self._ack(frame.ref, frame.dialog_id, await dialog_actions.leave(ctx, who, frame.dialog_id))
-        elif isinstance(frame, Assign):
-            outcome = await dialog_actions.assign(ctx, who, frame.dialog_id, frame.operator_id, frame.mode)
-            self._ack(frame.ref, frame.dialog_id, outcome)
-        elif isinstance(frame, Auth):
-            self.conn.reply({"type": "ack", "ref": None, "dialog_id": None, "seq": None, "duplicate": True})
-        elif isinstance(frame, Ping):
-            self.conn.reply({"type": "pong"})
-        else:  # pragma: no cover - the parser only yields the frames above
-            raise OpenlineError("unhandled frame", "internal")
+        self.conn.push(joined)
+
+    def _text(self, raw: str) -> str:
+        text = clean_message_text(raw, self.ctx.settings.max_message_chars)
+        if isinstance(text, TextProblem):
+            raise InvalidInput(text.message, text.code)
+        return text
+
+    async def _send(self, who: OperatorIdentity, frame: OperatorSend) -> Acked:
+        text = self._text(frame.text)
+        outcome = await dialogs.operator_send(self.ctx, who, frame.dialog_id, frame.client_msg_id, text)
+        return Acked.of(frame.client_msg_id, outcome, frame.dialog_id)
+
+    async def _note(self, who: OperatorIdentity, frame: OperatorNote) -> Acked:
+        text = self._text(frame.text)
+        outcome = await dialog_actions.add_note(self.ctx, who, frame.dialog_id, frame.client_msg_id, text)
+        return Acked.of(frame.client_msg_id, outcome, frame.dialog_id)
+
+    async def _typing(self, who: OperatorIdentity, frame: OperatorTyping) -> None:
+        dialog = await dialogs.check_operator_access(self.ctx, who, frame.dialog_id)
+        dialogs.typing(self.ctx, dialog, "operator", frame.active, who.name)
+
+    async def _seen(self, who: OperatorIdentity, frame: OperatorSeen) -> None:
+        dialog = await dialogs.check_operator_access(self.ctx, who, frame.dialog_id)
+        await dialogs.mark_seen(self.ctx, dialog, "operator", frame.seq)
+
+    async def _close(self, who: OperatorIdentity, frame: Close) -> Acked:
+        return Acked.of(frame.ref, await dialogs.close_dialog(self.ctx, who, frame.dialog_id), frame.dialog_id)
+
+    async def _set_status(self, who: OperatorIdentity, frame: SetStatus) -> Acked:
+        outcome = await dialog_actions.set_status(self.ctx, who, frame.dialog_id, DialogStatus(frame.status))
+        return Acked.of(frame.ref, outcome, frame.dialog_id)
+
+    async def _leave(self, who: OperatorIdentity, frame: Leave) -> Acked:
+        return Acked.of(frame.ref, await dialog_actions.leave(self.ctx, who, frame.dialog_id), frame.dialog_id)
+
+    async def _assign(self, who: OperatorIdentity, frame: Assign) -> Acked:
+        outcome = await dialog_actions.assign(self.ctx, who, frame.dialog_id, frame.operator_id, frame.mode)
+        return Acked.of(frame.ref, outcome, frame.dialog_id)
+
+    async def _auth(self, _who: OperatorIdentity, _frame: Auth) -> Acked:
+        return Acked(None, None, None, duplicate=True)  # already authenticated: nothing changed
+
+    async def _ping(self, _who: OperatorIdentity, _frame: Ping) -> None:
+        self.conn.reply({"type": "pong"})
+
+
+# Each frame an operator may send after `auth`, and its use case (docs/protocol.md).
+_OPERATOR_USE_CASES: dict[type[Frame], Callable[[OperatorSession, OperatorIdentity, Any], Awaitable[Acked | None]]] = {
+    Join: OperatorSession._join,
+    OperatorSend: OperatorSession._send,
+    OperatorNote: OperatorSession._note,
+    OperatorTyping: OperatorSession._typing,
+    OperatorSeen: OperatorSession._seen,
+    Close: OperatorSession._close,
+    SetStatus: OperatorSession._set_status,
+    Leave: OperatorSession._leave,
+    Assign: OperatorSession._assign,
+    Auth: OperatorSession._auth,
+    Ping: OperatorSession._ping,
+}

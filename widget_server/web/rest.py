@@ -10,12 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from widget_server.crm import reading as crm_reading
 from widget_server.domain.origins import origin_allowed
 from widget_server.domain.visibility import Audience
 from widget_server.errors import Forbidden, InvalidInput, OpenlineError
 from widget_server.mail.render import valid_time_zone
-from widget_server.services import dialogs, lines, operators, presence
+from widget_server.services import crm_views, dialogs, lines, operators, presence
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
 from widget_server.web.session_cookie import SESSION_COOKIE, request_token, uses_cookie
@@ -179,34 +178,26 @@ def _cursor(request: Request) -> int | None:
 async def list_leads(request: Request) -> Response:
     who = await _operator(request)
     limit = _int_param(request, "limit", 50, 1, 200)
-    async with _ctx(request).db.read() as s:
-        items, nxt = await crm_reading.page_of_leads(
-            s, None if who.is_admin else who.line_ids, limit, _cursor(request), request.query_params.get("q")
-        )
+    items, nxt = await crm_views.leads(_ctx(request), who, limit, _cursor(request), request.query_params.get("q"))
     return json({"items": items, "next": nxt})
 
 
 async def lead_card(request: Request) -> Response:
     who = await _operator(request)
-    async with _ctx(request).db.read() as s:
-        card = await crm_reading.lead_card(s, request.path_params["lead_id"], None if who.is_admin else who.line_ids)
+    card = await crm_views.lead_card(_ctx(request), who, request.path_params["lead_id"])
     return json(card)
 
 
 async def list_contacts(request: Request) -> Response:
     await _operator(request)
     limit = _int_param(request, "limit", 50, 1, 200)
-    async with _ctx(request).db.read() as s:
-        items, nxt = await crm_reading.page_of_contacts(s, limit, _cursor(request), request.query_params.get("q"))
+    items, nxt = await crm_views.contacts(_ctx(request), limit, _cursor(request), request.query_params.get("q"))
     return json({"items": items, "next": nxt})
 
 
 async def contact_card(request: Request) -> Response:
     who = await _operator(request)
-    async with _ctx(request).db.read() as s:
-        card = await crm_reading.contact_card(
-            s, request.path_params["contact_id"], None if who.is_admin else who.line_ids
-        )
+    card = await crm_views.contact_card(_ctx(request), who, request.path_params["contact_id"])
     return json(card)
 
 

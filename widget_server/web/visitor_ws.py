@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
@@ -33,9 +35,8 @@ from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors, welcome
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page
-from widget_server.storage import welcome_read
-from widget_server.storage.tables import Dialog, OpenLine
-from widget_server.web.socket_loop import next_frame, serve_frames
+from widget_server.services.records import Arrival, Dialog, OpenLine, Row
+from widget_server.web.socket_loop import Acked, next_frame, serve_frames
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class VisitorSession:
                 linked = await resume_links.follow_link(ctx, self.line, hello.link, hello.token, hello.lang)
             except OpenlineError as exc:
                 self.conn.error(exc)
-        arrival: welcome_read.Arrival | None = None  # what one read told of a hello with a token
+        arrival: Arrival | None = None  # what one read told of a hello with a token
         if linked is not None:
             who = linked.who
         else:
@@ -195,7 +196,7 @@ class VisitorSession:
         resume_after = hello.resume.last_seq if hello.resume is not None else 0
         linked_id = linked.dialog.id if linked is not None else None
 
-        def choose(latest: welcome_read.Row | None) -> tuple[int | None, int]:
+        def choose(latest: Row | None) -> tuple[int | None, int]:
             shown: int | None = latest["id"] if latest is not None else None
             after = 0
             if resume_id is not None:
@@ -258,84 +259,85 @@ class VisitorSession:
         await conn.send_history(latest.id, messages)
         self._note_dialog(latest.id)
 
-    async def _handle(self, frame: Frame) -> None:
-        ctx = self.ctx
+    async def _handle(self, frame: Frame) -> Acked | None:
         assert self.visitor_id is not None
-        if isinstance(frame, VisitorSend):
-            text = clean_message_text(frame.text, ctx.settings.max_message_chars)
-            if isinstance(text, TextProblem):
-                raise InvalidInput(text.message, text.code)
-            outcome = await dialogs.visitor_send(ctx, self.line, self.visitor_id, self.page, frame.client_msg_id, text)
-            self.dialog_id = outcome.dialog.id
-            self.conn.reply(
-                {
-                    "type": "ack",
-                    "ref": frame.client_msg_id,
-                    "dialog_id": outcome.dialog.id,
-                    "seq": outcome.seq,
-                    "duplicate": outcome.duplicate,
-                }
-            )
-        elif isinstance(frame, Open):
-            outcome = await dialogs.open_for_visitor(ctx, self.line, self.visitor_id, self.page)
-            self.dialog_id = outcome.dialog.id
-            if not outcome.created:
-                self.conn.reply({"type": "dialog", "dialog": await dialogs.visitor_view(ctx, outcome.dialog)})
-            self.conn.reply(
-                {
-                    "type": "ack",
-                    "ref": frame.ref,
-                    "dialog_id": outcome.dialog.id,
-                    "seq": None,
-                    "duplicate": not outcome.created,
-                }
-            )
-        elif isinstance(frame, VisitorTyping):
-            dialog = await self._current_dialog()
-            dialogs.typing(ctx, dialog, "visitor", frame.active)
-        elif isinstance(frame, VisitorSeen):
-            dialog = await self._current_dialog()
-            await dialogs.mark_seen(ctx, dialog, "visitor", frame.seq)
-        elif isinstance(frame, FormSubmit | FormDismiss | TranscriptRequestIn):
-            await self._form_frame(frame)
-        elif isinstance(frame, Ping):
-            self.conn.reply({"type": "pong"})
+        return await _VISITOR_USE_CASES[type(frame)](self, frame)
 
-    async def _form_frame(self, frame: FormSubmit | FormDismiss | TranscriptRequestIn) -> None:
-        ctx = self.ctx
+    async def _send(self, frame: VisitorSend) -> Acked:
         assert self.visitor_id is not None
-        if isinstance(frame, FormSubmit):
-            try:
-                outcome = await forms.submit(ctx, self.line, self.visitor_id, frame.form_id, frame.ref, frame.values)
-            except FormRejected as exc:
-                self.conn.reply(
-                    {
-                        "type": "form.error",
-                        "ref": frame.ref,
-                        "form_id": frame.form_id,
-                        "code": exc.code,
-                        "message": exc.message,
-                        "errors": exc.fields,
-                    }
-                )
-                return
-        elif isinstance(frame, FormDismiss):
-            outcome = await forms.dismiss(ctx, self.line, self.visitor_id, frame.form_id)
-        else:
-            outcome = await forms.request_transcript(ctx, self.line, self.visitor_id)
-        self.conn.reply(
-            {
-                "type": "ack",
-                "ref": frame.ref,
-                "dialog_id": outcome.dialog_id,
-                "form_id": outcome.form_id,
-                "seq": None,
-                "duplicate": outcome.duplicate,
-            }
-        )
+        text = clean_message_text(frame.text, self.ctx.settings.max_message_chars)
+        if isinstance(text, TextProblem):
+            raise InvalidInput(text.message, text.code)
+        outcome = await dialogs.visitor_send(self.ctx, self.line, self.visitor_id, self.page, frame.client_msg_id, text)
+        self.dialog_id = outcome.dialog.id
+        return Acked.of(frame.client_msg_id, outcome)
+
+    async def _open(self, frame: Open) -> Acked:
+        assert self.visitor_id is not None
+        outcome = await dialogs.open_for_visitor(self.ctx, self.line, self.visitor_id, self.page)
+        self.dialog_id = outcome.dialog.id
+        if not outcome.created:
+            self.conn.reply({"type": "dialog", "dialog": await dialogs.visitor_view(self.ctx, outcome.dialog)})
+        return Acked(frame.ref, outcome.dialog.id, None, duplicate=not outcome.created)
+
+    async def _typing(self, frame: VisitorTyping) -> None:
+        dialogs.typing(self.ctx, await self._current_dialog(), "visitor", frame.active)
+
+    async def _seen(self, frame: VisitorSeen) -> None:
+        await dialogs.mark_seen(self.ctx, await self._current_dialog(), "visitor", frame.seq)
+
+    async def _ping(self, _: Ping) -> None:
+        self.conn.reply({"type": "pong"})
+
+    async def _hello_again(self, _: Hello) -> Acked:
+        return Acked(None, None, None, duplicate=True)  # the connection has said hello: nothing changed
+
+    async def _form_submit(self, frame: FormSubmit) -> Acked | None:
+        assert self.visitor_id is not None
+        try:
+            outcome = await forms.submit(self.ctx, self.line, self.visitor_id, frame.form_id, frame.ref, frame.values)
+        except FormRejected as exc:
+            self.conn.reply(
+                {
+                    "type": "form.error",
+                    "ref": frame.ref,
+                    "form_id": frame.form_id,
+                    "code": exc.code,
+                    "message": exc.message,
+                    "errors": exc.fields,
+                }
+            )
+            return None
+        return _form_acked(frame.ref, outcome)
+
+    async def _form_dismiss(self, frame: FormDismiss) -> Acked:
+        assert self.visitor_id is not None
+        return _form_acked(frame.ref, await forms.dismiss(self.ctx, self.line, self.visitor_id, frame.form_id))
+
+    async def _transcript(self, frame: TranscriptRequestIn) -> Acked:
+        assert self.visitor_id is not None
+        return _form_acked(frame.ref, await forms.request_transcript(self.ctx, self.line, self.visitor_id))
 
     async def _current_dialog(self) -> Dialog:
         assert self.visitor_id is not None
         if self.dialog_id is None:
             raise Conflict("There is no dialog yet; send a message or open the chat first", "no_dialog")
         return await dialogs.visitor_dialog(self.ctx, self.visitor_id, self.line.id, self.dialog_id)
+
+
+def _form_acked(ref: str | None, outcome: forms.FormOutcome) -> Acked:
+    return Acked(ref, outcome.dialog_id, None, outcome.duplicate, form=True, form_id=outcome.form_id)
+
+
+# Each frame a visitor may send after `hello`, and its use case (docs/protocol.md).
+_VISITOR_USE_CASES: dict[type[Frame], Callable[[VisitorSession, Any], Awaitable[Acked | None]]] = {
+    VisitorSend: VisitorSession._send,
+    Open: VisitorSession._open,
+    VisitorTyping: VisitorSession._typing,
+    VisitorSeen: VisitorSession._seen,
+    FormSubmit: VisitorSession._form_submit,
+    FormDismiss: VisitorSession._form_dismiss,
+    TranscriptRequestIn: VisitorSession._transcript,
+    Ping: VisitorSession._ping,
+    Hello: VisitorSession._hello_again,
+}
