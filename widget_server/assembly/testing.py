@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from widget_server.clock import Clock, FakeClock, FileClock, PassLoop
 from widget_server.jobs.runner import Handler, PublishList
-from widget_server.services import dialogs
+from widget_server.services import dialog_messages
 from widget_server.services.context import Context
 from widget_server.storage.tables import Job
 
@@ -80,7 +80,7 @@ async def say(ctx: Context, s: AsyncSession, job: Job) -> PublishList:
     if hold and job.attempts == 1:
         await asyncio.to_thread(Path(f"{hold}.started").write_text, str(os.getpid()))
         await _wait_for(Path(f"{hold}.release"))
-    return await dialogs.add_bot_message(ctx, s, int(job.payload["dialog_id"]), str(job.payload["text"]))
+    return await dialog_messages.add_bot_message(ctx, s, int(job.payload["dialog_id"]), str(job.payload["text"]))
 
 
 def test_handlers(ctx: Context) -> dict[str, Handler]:
