@@ -16,8 +16,8 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from widget_server import gc_policy
+    from widget_server.assembly.app import create_app
     from widget_server.server import prepare, seed_demo, uvicorn_config
-    from widget_server.web.app import create_app
 
     overrides: dict[str, object] = {}
     if args.port:
@@ -61,9 +61,9 @@ def _migrate(_: argparse.Namespace) -> None:
 
 
 def _create_operator(args: argparse.Namespace) -> None:
+    from widget_server.assembly.app import create_app
     from widget_server.server import prepare
     from widget_server.services import operators
-    from widget_server.web.app import create_app
 
     settings = load_settings()
     prepare(settings)

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import uvicorn
 
+from widget_server.assembly.app import create_app
 from widget_server.clock import Clock, FakeClock
 from widget_server.config import Settings
 from widget_server.server import prepare, seed_demo, uvicorn_config
-from widget_server.web.app import create_app
 
 ADMIN_EMAIL = "operator@demo.openline"
 ADMIN_PASSWORD = "demo-password-123"
