@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import Table, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from widget_server.clock import Clock
 from widget_server.crm.interface import ChatContact, Recorded, RecordRef
 from widget_server.domain.contact_fields import email_key
 from widget_server.domain.contact_merge import Candidate, ContactData, MergePlan, RecordKind, plan_merge
 from widget_server.storage.crm_tables import CrmContact, CrmLead, CrmTimelineEntry
+from widget_server.storage.tables import table_of
+
+_crm_contacts = table_of(CrmContact)
+_crm_leads = table_of(CrmLead)
 
 WEBSITE_CHAT = "website_chat"
 OPEN_LEAD = "new"
@@ -63,19 +68,24 @@ class BuiltinCrm:
         given = contact.data
         await self._serialize_same_person(s, given)
         found: dict[tuple[RecordKind, int], Record] = {}
-        for model, kind in ((CrmContact, RecordKind.CONTACT), (CrmLead, RecordKind.LEAD)):
-            tests = []
+        searches: tuple[tuple[type[Record], Table, RecordKind], ...] = (
+            (CrmContact, _crm_contacts, RecordKind.CONTACT),
+            (CrmLead, _crm_leads, RecordKind.LEAD),
+        )
+        for model, table, kind in searches:
+            tests: list[ColumnElement[bool]] = []
             if given.email:
-                tests.append(model.email_key == email_key(given.email))
+                tests.append(table.c.email_key == email_key(given.email))
             if given.phone:
-                tests.append(model.phone == given.phone)
+                tests.append(table.c.phone == given.phone)
             if not tests:
                 continue
-            query = select(model).where(or_(*tests)).order_by(model.id).limit(20)  # type: ignore[arg-type]
+            query = select(model).where(or_(*tests)).order_by(table.c.id).limit(20)
             if model is CrmLead:
-                query = query.where(CrmLead.status == OPEN_LEAD)  # type: ignore[arg-type]
+                query = query.where(_crm_leads.c.status == OPEN_LEAD)
             for record in (await s.execute(query.with_for_update())).scalars():
-                assert record.id is not None
+                # The query is typed by the models' common base (SQLModel); each row is the model asked for.
+                assert isinstance(record, CrmContact | CrmLead) and record.id is not None
                 found[(kind, record.id)] = record
         if contact.linked_contact_id is not None:
             linked = await s.get(CrmContact, contact.linked_contact_id, with_for_update=True)

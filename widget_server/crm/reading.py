@@ -6,11 +6,17 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from widget_server.domain.timestamps import iso
 from widget_server.errors import Forbidden
 from widget_server.storage.crm_tables import CrmContact, CrmLead, CrmTimelineEntry
-from widget_server.storage.tables import Dialog
+from widget_server.storage.tables import Dialog, table_of
+
+_crm_contacts = table_of(CrmContact)
+_crm_leads = table_of(CrmLead)
+_crm_timeline = table_of(CrmTimelineEntry)
+_dialogs = table_of(Dialog)
 
 TIMELINE_LIMIT = 200
 
@@ -72,14 +78,14 @@ async def page_of_leads(
     s: AsyncSession, line_ids: frozenset[str] | None, limit: int, before: int | None, q: str | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Newest first; `before` is the cursor (an id) from the previous page's `next`; `q` narrows (the link picker)."""
-    query = select(CrmLead).order_by(CrmLead.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
-    found = _matching(q, CrmLead.id, CrmLead.title, CrmLead.name, CrmLead.email, CrmLead.phone)
+    query = select(CrmLead).order_by(_crm_leads.c.id.desc()).limit(limit + 1)
+    found = _matching(q, _crm_leads.c.id, _crm_leads.c.title, _crm_leads.c.name, _crm_leads.c.email, _crm_leads.c.phone)
     if found is not None:
         query = query.where(found)
     if line_ids is not None:
-        query = query.where(CrmLead.line_id.in_(line_ids))  # type: ignore[union-attr]
+        query = query.where(_crm_leads.c.line_id.in_(line_ids))
     if before is not None:
-        query = query.where(CrmLead.id < before)  # type: ignore[operator]
+        query = query.where(_crm_leads.c.id < before)
     rows = list((await s.execute(query)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -89,12 +95,12 @@ async def page_of_leads(
 async def page_of_contacts(
     s: AsyncSession, limit: int, before: int | None, q: str | None = None
 ) -> tuple[list[dict[str, Any]], int | None]:
-    query = select(CrmContact).order_by(CrmContact.id.desc()).limit(limit + 1)  # type: ignore[union-attr]
-    found = _matching(q, CrmContact.id, CrmContact.name, CrmContact.email, CrmContact.phone)
+    query = select(CrmContact).order_by(_crm_contacts.c.id.desc()).limit(limit + 1)
+    found = _matching(q, _crm_contacts.c.id, _crm_contacts.c.name, _crm_contacts.c.email, _crm_contacts.c.phone)
     if found is not None:
         query = query.where(found)
     if before is not None:
-        query = query.where(CrmContact.id < before)  # type: ignore[operator]
+        query = query.where(_crm_contacts.c.id < before)
     rows = list((await s.execute(query)).scalars())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -105,21 +111,21 @@ async def _timeline(s: AsyncSession, entity_type: str, entity_id: int) -> list[d
     rows = await s.execute(
         select(CrmTimelineEntry)
         .where(
-            CrmTimelineEntry.entity_type == entity_type,  # type: ignore[arg-type]
-            CrmTimelineEntry.entity_id == entity_id,  # type: ignore[arg-type]
+            _crm_timeline.c.entity_type == entity_type,
+            _crm_timeline.c.entity_id == entity_id,
         )
-        .order_by(CrmTimelineEntry.id.desc())  # type: ignore[union-attr]
+        .order_by(_crm_timeline.c.id.desc())
         .limit(TIMELINE_LIMIT)
     )
     return [timeline_public(e) for e in rows.scalars()]
 
 
-async def _dialogs(
-    s: AsyncSession, column: Any, record_id: int, line_ids: frozenset[str] | None
+async def _dialogs_of(
+    s: AsyncSession, column: ColumnElement[int], record_id: int, line_ids: frozenset[str] | None
 ) -> list[dict[str, Any]]:
-    query = select(Dialog).where(column == record_id).order_by(Dialog.id.desc()).limit(50)  # type: ignore[union-attr]
+    query = select(Dialog).where(column == record_id).order_by(_dialogs.c.id.desc()).limit(50)
     if line_ids is not None:
-        query = query.where(Dialog.line_id.in_(line_ids))  # type: ignore[attr-defined]
+        query = query.where(_dialogs.c.line_id.in_(line_ids))
     return [
         {"id": d.id, "number": d.number, "line_id": d.line_id, "status": d.status}
         for d in (await s.execute(query)).scalars()
@@ -132,7 +138,7 @@ async def lead_card(s: AsyncSession, lead_id: int, line_ids: frozenset[str] | No
         raise Forbidden("No such lead on your lines")
     return {
         "lead": lead_public(lead),
-        "dialogs": await _dialogs(s, Dialog.lead_id, lead_id, line_ids),
+        "dialogs": await _dialogs_of(s, _dialogs.c.lead_id, lead_id, line_ids),
         "timeline": await _timeline(s, "lead", lead_id),
     }
 
@@ -143,6 +149,6 @@ async def contact_card(s: AsyncSession, contact_id: int, line_ids: frozenset[str
         raise Forbidden("No such contact")
     return {
         "contact": contact_public(contact),
-        "dialogs": await _dialogs(s, Dialog.contact_id, contact_id, line_ids),
+        "dialogs": await _dialogs_of(s, _dialogs.c.contact_id, contact_id, line_ids),
         "timeline": await _timeline(s, "contact", contact_id),
     }

@@ -25,7 +25,9 @@ from widget_server.clock import Clock, PassLoop
 from widget_server.jobs.store import DONE, FAILED, PENDING, RUNNING
 from widget_server.realtime.events import Event
 from widget_server.storage.database import Database
-from widget_server.storage.tables import Job
+from widget_server.storage.tables import Job, table_of
+
+_jobs = table_of(Job)
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +72,13 @@ class JobRunner:
                     await s.execute(
                         select(Job)
                         .where(
-                            Job.kind.in_(list(self.handlers)),  # type: ignore[attr-defined]
+                            _jobs.c.kind.in_(list(self.handlers)),
                             or_(
-                                (Job.status == PENDING) & (Job.due_at <= now),  # type: ignore[arg-type,operator]
-                                (Job.status == RUNNING) & (Job.locked_until < now),  # type: ignore[arg-type,operator]
+                                (_jobs.c.status == PENDING) & (_jobs.c.due_at <= now),
+                                (_jobs.c.status == RUNNING) & (_jobs.c.locked_until < now),
                             ),
                         )
-                        .order_by(Job.due_at, Job.id)  # type: ignore[arg-type]
+                        .order_by(_jobs.c.due_at, _jobs.c.id)
                         .limit(self.batch)
                         .with_for_update(skip_locked=True)
                     )

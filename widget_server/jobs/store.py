@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from widget_server.storage.tables import Job
+from widget_server.storage.tables import Job, table_of
+
+_jobs = table_of(Job)
 
 PENDING, RUNNING, DONE, CANCELLED, FAILED = "pending", "running", "done", "cancelled", "failed"
 
@@ -21,7 +23,7 @@ async def schedule(
 
     A job that already ran is left alone: a key names one occurrence, and it fires once.
     """
-    job = (await s.execute(select(Job).where(Job.key == key).with_for_update())).scalar_one_or_none()  # type: ignore[arg-type]
+    job = (await s.execute(select(Job).where(_jobs.c.key == key).with_for_update())).scalar_one_or_none()
     if job is None:
         job = Job(kind=kind, key=key, payload=payload, status=PENDING, due_at=due_at, created_at=now)
         s.add(job)
@@ -34,11 +36,9 @@ async def schedule(
 
 async def cancel(s: AsyncSession, key: str) -> bool:
     """Cancel a pending job; True when there was one."""
-    result = await s.execute(
-        update(Job).where(Job.key == key, Job.status == PENDING).values(status=CANCELLED)  # type: ignore[arg-type]
-    )
+    result = await s.execute(update(Job).where(_jobs.c.key == key, _jobs.c.status == PENDING).values(status=CANCELLED))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def find(s: AsyncSession, key: str) -> Job | None:
-    return (await s.execute(select(Job).where(Job.key == key))).scalar_one_or_none()  # type: ignore[arg-type]
+    return (await s.execute(select(Job).where(_jobs.c.key == key))).scalar_one_or_none()

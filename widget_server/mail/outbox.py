@@ -19,14 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.domain.timestamps import iso
 from widget_server.mail.compose import Envelope, compose, to_wire
 from widget_server.mail.render import RenderedEmail
-from widget_server.storage.tables import OutboxEmail
+from widget_server.storage.tables import OutboxEmail, table_of
+
+_outbox = table_of(OutboxEmail)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STATUSES = (PENDING, SENDING, SENT, FAILED)
 
 
 async def find_by_key(s: AsyncSession, dedupe_key: str) -> OutboxEmail | None:
-    result = await s.execute(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))  # type: ignore[arg-type]
+    result = await s.execute(select(OutboxEmail).where(_outbox.c.dedupe_key == dedupe_key))
     return result.scalar_one_or_none()
 
 
@@ -93,16 +95,16 @@ async def list_emails(
 ) -> list[OutboxEmail]:
     query = select(OutboxEmail)
     if line_ids is not None:
-        query = query.where(OutboxEmail.line_id.in_(line_ids))  # type: ignore[attr-defined]
+        query = query.where(_outbox.c.line_id.in_(line_ids))
     if status is not None:
-        query = query.where(OutboxEmail.status == status)  # type: ignore[arg-type]
-    query = query.order_by(OutboxEmail.id.desc()).limit(limit)  # type: ignore[union-attr]
+        query = query.where(_outbox.c.status == status)
+    query = query.order_by(_outbox.c.id.desc()).limit(limit)
     return list((await s.execute(query)).scalars())
 
 
 async def counts(s: AsyncSession, line_ids: frozenset[str] | None) -> dict[str, int]:
-    query = select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)  # type: ignore[arg-type]
+    query = select(_outbox.c.status, func.count()).group_by(_outbox.c.status)
     if line_ids is not None:
-        query = query.where(OutboxEmail.line_id.in_(line_ids))  # type: ignore[attr-defined]
+        query = query.where(_outbox.c.line_id.in_(line_ids))
     found = {status: n for status, n in (await s.execute(query)).all()}
     return {status: int(found.get(status, 0)) for status in STATUSES}

@@ -39,7 +39,9 @@ from widget_server.mail.addresses import sender_address
 from widget_server.mail.outbox import FAILED, PENDING, SENDING, SENT
 from widget_server.realtime.events import Event
 from widget_server.storage.database import Database
-from widget_server.storage.tables import OutboxEmail
+from widget_server.storage.tables import OutboxEmail, table_of
+
+_outbox = table_of(OutboxEmail)
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +116,11 @@ class OutboxSender:
                         select(OutboxEmail)
                         .where(
                             or_(
-                                (OutboxEmail.status == PENDING) & (OutboxEmail.next_attempt_at <= now),  # type: ignore[arg-type,operator]
-                                (OutboxEmail.status == SENDING) & (OutboxEmail.locked_until < now),  # type: ignore[arg-type,operator]
+                                (_outbox.c.status == PENDING) & (_outbox.c.next_attempt_at <= now),
+                                (_outbox.c.status == SENDING) & (_outbox.c.locked_until < now),
                             )
                         )
-                        .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+                        .order_by(_outbox.c.id)
                         .limit(self.batch)
                         .with_for_update(skip_locked=True)
                     )
@@ -220,15 +222,15 @@ class OutboxSender:
             await s.execute(
                 update(OutboxEmail)
                 .where(
-                    OutboxEmail.id.in_([e.id for e in rest]),  # type: ignore[union-attr]
-                    OutboxEmail.status == SENDING,  # type: ignore[arg-type]
-                    OutboxEmail.locked_by == self.node,  # type: ignore[arg-type]
+                    _outbox.c.id.in_([e.id for e in rest]),
+                    _outbox.c.status == SENDING,
+                    _outbox.c.locked_by == self.node,
                 )
                 .values(status=PENDING, locked_by=None, locked_until=None)
             )
         await s.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.status == PENDING, OutboxEmail.next_attempt_at < until)  # type: ignore[arg-type,operator]
+            .where(_outbox.c.status == PENDING, _outbox.c.next_attempt_at < until)
             .values(next_attempt_at=until)
         )
 

@@ -23,7 +23,14 @@ from widget_server.realtime.events import Event, operator_topic
 from widget_server.services.context import Context
 from widget_server.services.dialogs import check_operator_access
 from widget_server.services.operators import OperatorIdentity
-from widget_server.storage.tables import CalendarEvent, Dialog, Job, Operator, OperatorLine, Reminder, Task
+from widget_server.storage.tables import CalendarEvent, Dialog, Job, Operator, OperatorLine, Reminder, Task, table_of
+
+_calendar_events = table_of(CalendarEvent)
+_dialogs = table_of(Dialog)
+_operator_lines = table_of(OperatorLine)
+_operators = table_of(Operator)
+_reminders = table_of(Reminder)
+_tasks = table_of(Task)
 
 REMINDER_JOB = "reminder"
 
@@ -60,10 +67,10 @@ async def _check_assignee(ctx: Context, who: OperatorIdentity, assignee_id: int,
     if assignee_id == who.id:
         return
     async with ctx.db.read() as s:
-        query = select(Operator.id).where(Operator.id == assignee_id, Operator.is_active == True)  # type: ignore[arg-type]  # noqa: E712
+        query = select(_operators.c.id).where(_operators.c.id == assignee_id, _operators.c.is_active == True)  # noqa: E712
         lines = who.line_ids if dialog is None else frozenset({dialog.line_id})
-        query = query.join(OperatorLine, OperatorLine.operator_id == Operator.id).where(  # type: ignore[arg-type]
-            OperatorLine.line_id.in_(lines)  # type: ignore[attr-defined]
+        query = query.join(OperatorLine, _operator_lines.c.operator_id == _operators.c.id).where(
+            _operator_lines.c.line_id.in_(lines)
         )
         if (await s.execute(query.limit(1))).scalar_one_or_none() is None:
             raise InvalidInput("assignee_id: not an active operator of your lines", "unknown_operator")
@@ -96,11 +103,15 @@ async def create_task(
 async def my_tasks(ctx: Context, who: OperatorIdentity, include_done: bool = False) -> list[dict[str, Any]]:
     async with ctx.db.read() as s:
         query = (
-            select(Task, Dialog.number).outerjoin(Dialog, Dialog.id == Task.dialog_id).where(Task.assignee_id == who.id)
-        )  # type: ignore[arg-type]
+            select(Task, _dialogs.c.number)
+            .outerjoin(Dialog, _dialogs.c.id == _tasks.c.dialog_id)
+            .where(_tasks.c.assignee_id == who.id)
+        )
         if not include_done:
-            query = query.where(Task.done_at.is_(None))  # type: ignore[union-attr]
-        rows = await s.execute(query.order_by(Task.done_at.is_not(None), Task.due_at.is_(None), Task.due_at, Task.id))  # type: ignore[union-attr,arg-type]
+            query = query.where(_tasks.c.done_at.is_(None))
+        rows = await s.execute(
+            query.order_by(_tasks.c.done_at.is_not(None), _tasks.c.due_at.is_(None), _tasks.c.due_at, _tasks.c.id)
+        )
         return [task_public(task, number) for task, number in rows.all()]
 
 
@@ -157,13 +168,13 @@ async def create_event(
 async def my_events(ctx: Context, who: OperatorIdentity, since: datetime | None = None) -> list[dict[str, Any]]:
     async with ctx.db.read() as s:
         query = (
-            select(CalendarEvent, Dialog.number)
-            .outerjoin(Dialog, Dialog.id == CalendarEvent.dialog_id)  # type: ignore[arg-type]
-            .where(CalendarEvent.operator_id == who.id)  # type: ignore[arg-type]
+            select(CalendarEvent, _dialogs.c.number)
+            .outerjoin(Dialog, _dialogs.c.id == _calendar_events.c.dialog_id)
+            .where(_calendar_events.c.operator_id == who.id)
         )
         if since is not None:
-            query = query.where(CalendarEvent.starts_at >= since)  # type: ignore[arg-type,operator]
-        rows = await s.execute(query.order_by(CalendarEvent.starts_at).limit(500))  # type: ignore[arg-type]
+            query = query.where(_calendar_events.c.starts_at >= since)
+        rows = await s.execute(query.order_by(_calendar_events.c.starts_at).limit(500))
         return [event_public(event, number) for event, number in rows.all()]
 
 
@@ -207,10 +218,10 @@ async def my_reminders(ctx: Context, who: OperatorIdentity) -> list[dict[str, An
     """Pending reminders and fired ones not yet dismissed, soonest first."""
     async with ctx.db.read() as s:
         rows = await s.execute(
-            select(Reminder, Dialog.number, Dialog.line_id)
-            .outerjoin(Dialog, Dialog.id == Reminder.dialog_id)  # type: ignore[arg-type]
-            .where(Reminder.operator_id == who.id, Reminder.dismissed_at.is_(None))  # type: ignore[arg-type,union-attr]
-            .order_by(Reminder.remind_at, Reminder.id)  # type: ignore[arg-type]
+            select(Reminder, _dialogs.c.number, _dialogs.c.line_id)
+            .outerjoin(Dialog, _dialogs.c.id == _reminders.c.dialog_id)
+            .where(_reminders.c.operator_id == who.id, _reminders.c.dismissed_at.is_(None))
+            .order_by(_reminders.c.remind_at, _reminders.c.id)
         )
         return [
             reminder_public(r, number, line_id is not None and works_on(who.line_ids, line_id))

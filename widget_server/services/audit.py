@@ -18,7 +18,9 @@ from widget_server.domain.permissions import Action, allowed
 from widget_server.domain.timestamps import iso
 from widget_server.errors import Forbidden
 from widget_server.services.context import Context
-from widget_server.storage.tables import AuditEntry
+from widget_server.storage.tables import AuditEntry, table_of
+
+_audit_log = table_of(AuditEntry)
 
 if TYPE_CHECKING:  # operators records its own changes here
     from widget_server.services.operators import OperatorIdentity
@@ -50,9 +52,7 @@ async def entries(ctx: Context, who: OperatorIdentity, limit: int = 100) -> list
     if not allowed(who.role, Action.READ_AUDIT):
         raise Forbidden("Admins only")
     async with ctx.db.read() as s:
-        rows = (
-            await s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))  # type: ignore[union-attr]
-        ).scalars()
+        rows = (await s.execute(select(AuditEntry).order_by(_audit_log.c.id.desc()).limit(limit))).scalars()
         return [
             {
                 "id": e.id,

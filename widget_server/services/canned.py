@@ -17,7 +17,9 @@ from widget_server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
-from widget_server.storage.tables import CannedReply, OpenLine
+from widget_server.storage.tables import CannedReply, OpenLine, table_of
+
+_canned_replies = table_of(CannedReply)
 
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -50,7 +52,7 @@ async def list_for_line(ctx: Context, who: OperatorIdentity, line_id: str) -> li
         raise Forbidden("Not your line")
     async with ctx.db.read() as s:
         rows = await s.execute(
-            select(CannedReply).where(CannedReply.line_id == line_id).order_by(CannedReply.shortcut)  # type: ignore[arg-type]
+            select(CannedReply).where(_canned_replies.c.line_id == line_id).order_by(_canned_replies.c.shortcut)
         )
         return [canned_public(r) for r in rows.scalars()]
 

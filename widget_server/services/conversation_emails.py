@@ -34,7 +34,10 @@ from widget_server.mail.addresses import sender_address
 from widget_server.mail.compose import Attachment, Envelope, dialog_thread_id, new_message_id
 from widget_server.mail.render import render_email, render_part
 from widget_server.services.context import Context
-from widget_server.storage.tables import Dialog, Message, OpenLine, Operator, OutboxEmail, Visitor
+from widget_server.storage.tables import Dialog, Message, OpenLine, Operator, OutboxEmail, Visitor, table_of
+
+_messages = table_of(Message)
+_operators = table_of(Operator)
 
 LINK_FRAGMENT = "openline"
 
@@ -55,15 +58,15 @@ async def load_dialog(s: AsyncSession, dialog_id: int, after_seq: int = 0) -> Di
     visitor = await s.get(Visitor, dialog.visitor_id)
     assert line is not None and visitor is not None
     rows = await s.execute(
-        select(Message, Operator.name)
-        .outerjoin(Operator, Operator.id == Message.operator_id)  # type: ignore[arg-type]
+        select(Message, _operators.c.name)
+        .outerjoin(Operator, _operators.c.id == _messages.c.operator_id)
         .where(
-            Message.dialog_id == dialog_id,  # type: ignore[arg-type]
-            Message.seq > after_seq,  # type: ignore[arg-type]
+            _messages.c.dialog_id == dialog_id,
+            _messages.c.seq > after_seq,
             # A visitor reads this: never a note or a staff-only notice (domain/visibility.py).
-            Message.kind.in_(sorted(VISITOR_KINDS)),  # type: ignore[attr-defined]
+            _messages.c.kind.in_(sorted(VISITOR_KINDS)),
         )
-        .order_by(Message.seq)  # type: ignore[arg-type]
+        .order_by(_messages.c.seq)
     )
     names = {"bot": single_line(line.name, 200), "visitor": visitor.name and single_line(visitor.name, 200)}
     messages = [

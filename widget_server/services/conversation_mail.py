@@ -33,7 +33,21 @@ from widget_server.realtime.events import Event
 from widget_server.services import conversation_emails
 from widget_server.services.context import Context
 from widget_server.storage import dialog_lookup, welcome_read
-from widget_server.storage.tables import Dialog, DialogMail, Job, Message, OutboxEmail, TranscriptRequest, Visitor
+from widget_server.storage.tables import (
+    Dialog,
+    DialogMail,
+    Job,
+    Message,
+    OutboxEmail,
+    TranscriptRequest,
+    Visitor,
+    table_of,
+)
+
+_dialogs = table_of(Dialog)
+_messages = table_of(Message)
+_outbox = table_of(OutboxEmail)
+_transcript_requests = table_of(TranscriptRequest)
 
 UNREAD_JOB = "mail.unread"
 PublishList = list[tuple[tuple[str, ...], Event]]
@@ -49,7 +63,7 @@ async def _mail_row(s: AsyncSession, dialog_id: int) -> DialogMail:
 
 
 async def _lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
-    result = await s.execute(select(Dialog).where(Dialog.id == dialog_id).with_for_update())  # type: ignore[arg-type]
+    result = await s.execute(select(Dialog).where(_dialogs.c.id == dialog_id).with_for_update())
     return result.scalar_one_or_none()
 
 
@@ -57,14 +71,14 @@ async def _unread_state(s: AsyncSession, dialog: Dialog, row: DialogMail) -> Unr
     visitor = await s.get(Visitor, dialog.visitor_id)
     mark = max(dialog.visitor_seen_seq, row.notified_seq)
     rows = await s.execute(
-        select(Message.seq, Message.created_at)
+        select(_messages.c.seq, _messages.c.created_at)
         .where(
-            Message.dialog_id == dialog.id,  # type: ignore[arg-type]
-            Message.seq > mark,  # type: ignore[arg-type]
-            Message.author_type == "operator",  # type: ignore[arg-type]
-            Message.kind.in_(sorted(WRITTEN_KINDS)),  # type: ignore[attr-defined]
+            _messages.c.dialog_id == dialog.id,
+            _messages.c.seq > mark,
+            _messages.c.author_type == "operator",
+            _messages.c.kind.in_(sorted(WRITTEN_KINDS)),
         )
-        .order_by(Message.seq)  # type: ignore[arg-type]
+        .order_by(_messages.c.seq)
     )
     return UnreadState(
         has_email=bool(visitor and visitor.email),
@@ -211,9 +225,9 @@ async def _queue_transcript(ctx: Context, s: AsyncSession, dialog: Dialog, email
     # conversation new, so asking twice in a row, or again after the automatic copy at the end, stays one e-mail.
     said = (
         await s.execute(
-            select(func.max(Message.seq)).where(
-                Message.dialog_id == dialog.id,  # type: ignore[arg-type]
-                Message.kind.in_(sorted(WRITTEN_KINDS)),  # type: ignore[attr-defined]
+            select(func.max(_messages.c.seq)).where(
+                _messages.c.dialog_id == dialog.id,
+                _messages.c.kind.in_(sorted(WRITTEN_KINDS)),
             )
         )
     ).scalar_one_or_none() or 0
@@ -227,7 +241,7 @@ async def _queue_transcript(ctx: Context, s: AsyncSession, dialog: Dialog, email
     await _reschedule(ctx, s, dialog, row)
     await s.execute(
         update(TranscriptRequest)
-        .where(TranscriptRequest.dialog_id == dialog.id, TranscriptRequest.email == email)  # type: ignore[arg-type]
+        .where(_transcript_requests.c.dialog_id == dialog.id, _transcript_requests.c.email == email)
         .values(status="queued")
     )
     return queued[0]
@@ -261,9 +275,9 @@ async def _check_transcript_rate(ctx: Context, s: AsyncSession, dialog_id: int) 
     recent = (
         await s.execute(
             select(func.count()).where(
-                OutboxEmail.dialog_id == dialog_id,  # type: ignore[arg-type]
-                OutboxEmail.kind == "transcript",  # type: ignore[arg-type]
-                OutboxEmail.created_at >= since,  # type: ignore[arg-type,operator]
+                _outbox.c.dialog_id == dialog_id,
+                _outbox.c.kind == "transcript",
+                _outbox.c.created_at >= since,
             )
         )
     ).scalar_one()

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from widget_server.services import lines, operators
 from widget_server.services.context import Context
-from widget_server.storage.tables import OpenLine, Operator
+from widget_server.storage.tables import OpenLine, Operator, table_of
+
+_operators = table_of(Operator)
 
 DEMO_LINE = "demo"
 DEMO_SEED_LOCK = 0x6F6C2D64656D6F  # processes started together seed the demo once
@@ -31,7 +33,7 @@ async def _ensure_demo(ctx: Context) -> DemoAccount:
     async with ctx.db.read() as s:
         line = await s.get(OpenLine, DEMO_LINE)
         operator = (
-            await s.execute(select(Operator).where(Operator.email == settings.demo_operator_email))
+            await s.execute(select(Operator).where(_operators.c.email == settings.demo_operator_email))
         ).scalar_one_or_none()
     if line is None:
         await lines.create_line(

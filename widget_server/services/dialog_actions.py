@@ -42,7 +42,13 @@ from widget_server.services.unit_of_work import publishes
 from widget_server.services.uploads import file_store
 from widget_server.storage import dialog_lookup
 from widget_server.storage.message_writer import Draft
-from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Operator, OperatorLine, Reminder
+from widget_server.storage.tables import Attachment, Dialog, DialogOperator, Operator, OperatorLine, Reminder, table_of
+
+_attachments = table_of(Attachment)
+_dialog_operators = table_of(DialogOperator)
+_operator_lines = table_of(OperatorLine)
+_operators = table_of(Operator)
+_reminders = table_of(Reminder)
 
 STATUS_NAMES = {
     DialogStatus.NEW: "New",
@@ -138,8 +144,8 @@ async def leave(ctx: Context, who: OperatorIdentity, dialog_id: int) -> Outcome:
             (
                 await s.execute(
                     select(DialogOperator)
-                    .where(DialogOperator.dialog_id == dialog_id)  # type: ignore[arg-type]
-                    .order_by(DialogOperator.added_at)  # type: ignore[arg-type]
+                    .where(_dialog_operators.c.dialog_id == dialog_id)
+                    .order_by(_dialog_operators.c.added_at)
                 )
             ).scalars()
         )
@@ -180,11 +186,11 @@ async def assign(ctx: Context, who: OperatorIdentity, dialog_id: int, operator_i
         target = (
             await s.execute(
                 select(Operator)
-                .join(OperatorLine, OperatorLine.operator_id == Operator.id)  # type: ignore[arg-type]
+                .join(OperatorLine, _operator_lines.c.operator_id == _operators.c.id)
                 .where(
-                    Operator.id == operator_id,  # type: ignore[arg-type]
-                    Operator.is_active == True,  # type: ignore[arg-type]  # noqa: E712
-                    OperatorLine.line_id == dialog.line_id,  # type: ignore[arg-type]
+                    _operators.c.id == operator_id,
+                    _operators.c.is_active == True,  # noqa: E712
+                    _operator_lines.c.line_id == dialog.line_id,
                 )
             )
         ).scalar_one_or_none()
@@ -236,10 +242,10 @@ async def delete_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> 
     async with ctx.db.write() as s:
         dialog = await _locked(s, dialog_id)
         keys = list(
-            (await s.execute(select(Attachment.storage_key).where(Attachment.dialog_id == dialog_id))).scalars()  # type: ignore[arg-type]
+            (await s.execute(select(_attachments.c.storage_key).where(_attachments.c.dialog_id == dialog_id))).scalars()
         )
         reminder_ids = list(
-            (await s.execute(select(Reminder.id).where(Reminder.dialog_id == dialog_id))).scalars()  # type: ignore[arg-type]
+            (await s.execute(select(_reminders.c.id).where(_reminders.c.dialog_id == dialog_id))).scalars()
         )
         for reminder_id in reminder_ids:
             await jobs.cancel(s, f"reminder:{reminder_id}")

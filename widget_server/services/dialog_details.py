@@ -18,7 +18,11 @@ from widget_server.services.dialogs import check_operator_access
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.payloads import visitor_display_name
 from widget_server.storage.crm_tables import CrmCompany, CrmContact, CrmLead
-from widget_server.storage.tables import CalendarEvent, Reminder, Task, Visitor
+from widget_server.storage.tables import CalendarEvent, Reminder, Task, Visitor, table_of
+
+_calendar_events = table_of(CalendarEvent)
+_reminders = table_of(Reminder)
+_tasks = table_of(Task)
 
 
 def _first(*values: str | None) -> str | None:
@@ -34,17 +38,19 @@ async def details(ctx: Context, who: OperatorIdentity, dialog_id: int) -> dict[s
         lead = await s.get(CrmLead, dialog.lead_id) if dialog.lead_id else None
         company = await s.get(CrmCompany, contact.company_id) if contact and contact.company_id else None
         linked = await links.links_of(s, dialog_id)
-        tasks = (await s.execute(select(Task).where(Task.dialog_id == dialog_id).order_by(Task.id))).scalars()  # type: ignore[arg-type]
+        tasks = (await s.execute(select(Task).where(_tasks.c.dialog_id == dialog_id).order_by(_tasks.c.id))).scalars()
         events = (
             await s.execute(
-                select(CalendarEvent).where(CalendarEvent.dialog_id == dialog_id).order_by(CalendarEvent.starts_at)  # type: ignore[arg-type]
+                select(CalendarEvent)
+                .where(_calendar_events.c.dialog_id == dialog_id)
+                .order_by(_calendar_events.c.starts_at)
             )
         ).scalars()
         reminders = (
             await s.execute(
                 select(Reminder)
-                .where(Reminder.dialog_id == dialog_id, Reminder.operator_id == who.id)  # type: ignore[arg-type]
-                .order_by(Reminder.remind_at)  # type: ignore[arg-type]
+                .where(_reminders.c.dialog_id == dialog_id, _reminders.c.operator_id == who.id)
+                .order_by(_reminders.c.remind_at)
             )
         ).scalars()
         task_list = [agenda.task_public(t, dialog.number) for t in tasks]

@@ -20,7 +20,9 @@ from widget_server.services.file_links import file_info
 from widget_server.services.payloads import dialog_info, message_payload
 from widget_server.services.summaries import D, page_of, read_summaries
 from widget_server.storage.message_writer import Draft, insert_message, message_row
-from widget_server.storage.tables import Attachment, Dialog, Message, OpenLine, Visitor
+from widget_server.storage.tables import Attachment, Dialog, Message, OpenLine, Visitor, table_of
+
+_dialogs = table_of(Dialog)
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,7 @@ class Outcome:
 
 
 async def lock_dialog(s: AsyncSession, dialog_id: int) -> Dialog | None:
-    result = await s.execute(
-        select(Dialog).where(Dialog.id == dialog_id).with_for_update()  # type: ignore[arg-type]
-    )
+    result = await s.execute(select(Dialog).where(_dialogs.c.id == dialog_id).with_for_update())
     return result.scalar_one_or_none()
 
 

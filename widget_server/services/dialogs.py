@@ -65,7 +65,12 @@ from widget_server.storage.tables import (
     OpenLine,
     Operator,
     Visitor,
+    table_of,
 )
+
+_counters = table_of(Counter)
+_dialog_operators = table_of(DialogOperator)
+_dialogs = table_of(Dialog)
 
 HISTORY_LIMIT = 200
 
@@ -80,9 +85,9 @@ async def _next_dialog_number(s: AsyncSession) -> int:
     # Row lock on PostgreSQL, the write lock on SQLite: two openings can never read the same value.
     result = await s.execute(
         update(Counter)
-        .where(Counter.name == "dialog_number")  # type: ignore[arg-type]
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
+        .where(_counters.c.name == "dialog_number")
+        .values(value=_counters.c.value + 1)
+        .returning(_counters.c.value)
     )
     return int(result.scalar_one())
 
@@ -261,8 +266,8 @@ async def assign_to(
     dialog.operator_id = operator_id
     await s.execute(
         delete(DialogOperator).where(
-            DialogOperator.dialog_id == dialog.id,  # type: ignore[arg-type]
-            DialogOperator.operator_id == operator_id,  # type: ignore[arg-type]
+            _dialog_operators.c.dialog_id == dialog.id,
+            _dialog_operators.c.operator_id == operator_id,
         )
     )
     if dialog.status != DialogStatus.FINISHED.value:
@@ -343,11 +348,11 @@ async def close_dialog(ctx: Context, who: OperatorIdentity, dialog_id: int) -> O
 async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> bool:
     """Move the reader's mark forward (never back); once committed, both sides are told (the visitor's other tabs
     clear their unread badge too). Whether it moved."""
-    column = Dialog.visitor_seen_seq if by == "visitor" else Dialog.operator_seen_seq
+    column = _dialogs.c.visitor_seen_seq if by == "visitor" else _dialogs.c.operator_seen_seq
     async with ctx.db.write() as s:
         result = await s.execute(
             update(Dialog)
-            .where(Dialog.id == dialog.id, column < seq, Dialog.last_seq >= seq)  # type: ignore[arg-type,operator]
+            .where(_dialogs.c.id == dialog.id, column < seq, _dialogs.c.last_seq >= seq)
             .values({column: seq})
         )
         moved = result.rowcount > 0  # type: ignore[attr-defined]

@@ -48,7 +48,11 @@ from widget_server.services.form_texts import (
 )
 from widget_server.services.unit_of_work import publishes
 from widget_server.storage import dialog_lookup
-from widget_server.storage.tables import Dialog, DialogForm, Job, OpenLine, TranscriptRequest, Visitor
+from widget_server.storage.tables import Dialog, DialogForm, Job, OpenLine, TranscriptRequest, Visitor, table_of
+
+_dialog_forms = table_of(DialogForm)
+_jobs = table_of(Job)
+_transcript_requests = table_of(TranscriptRequest)
 
 FORM_JOB = "form"
 OPEN, COMPLETED, DISMISSED, WITHDRAWN = "open", "completed", "dismissed", "withdrawn"
@@ -72,13 +76,13 @@ def job_key(kind: FormKind, dialog_id: int) -> str:
 
 
 async def _forms_of(s: AsyncSession, dialog_id: int) -> dict[FormKind, DialogForm]:
-    rows = await s.execute(select(DialogForm).where(DialogForm.dialog_id == dialog_id))  # type: ignore[arg-type]
+    rows = await s.execute(select(DialogForm).where(_dialog_forms.c.dialog_id == dialog_id))
     return {FormKind(f.kind): f for f in rows.scalars()}
 
 
 async def _jobs_of(s: AsyncSession, dialog_id: int) -> dict[str, Job]:
     keys = [job_key(kind, dialog_id) for kind in FormKind]
-    return {j.key: j for j in (await s.execute(select(Job).where(Job.key.in_(keys)))).scalars()}  # type: ignore[attr-defined]
+    return {j.key: j for j in (await s.execute(select(Job).where(_jobs.c.key.in_(keys)))).scalars()}
 
 
 Parties = tuple[OpenLine, Visitor]
@@ -106,12 +110,12 @@ async def _facts(
     introduced = False
     if not finished and FormKind.INTRO not in forms and visitor.name:
         query = (
-            select(DialogForm.id)
+            select(_dialog_forms.c.id)
             .where(
-                DialogForm.visitor_id == dialog.visitor_id,  # type: ignore[arg-type]
-                DialogForm.dialog_id != dialog.id,  # type: ignore[arg-type]
-                DialogForm.kind.in_([FormKind.INTRO.value, FormKind.OFFLINE.value]),  # type: ignore[attr-defined]
-                DialogForm.status.in_([COMPLETED, DISMISSED]),  # type: ignore[attr-defined]
+                _dialog_forms.c.visitor_id == dialog.visitor_id,
+                _dialog_forms.c.dialog_id != dialog.id,
+                _dialog_forms.c.kind.in_([FormKind.INTRO.value, FormKind.OFFLINE.value]),
+                _dialog_forms.c.status.in_([COMPLETED, DISMISSED]),
             )
             .limit(1)
         )
@@ -223,9 +227,9 @@ async def visitor_wrote(ctx: Context, s: AsyncSession, dialog: Dialog, started: 
     if dialog.operator_id is None:
         offline_shown = False
         if started is None:
-            query = select(DialogForm.id).where(
-                DialogForm.dialog_id == dialog.id,  # type: ignore[arg-type]
-                DialogForm.kind == FormKind.OFFLINE.value,  # type: ignore[arg-type]
+            query = select(_dialog_forms.c.id).where(
+                _dialog_forms.c.dialog_id == dialog.id,
+                _dialog_forms.c.kind == FormKind.OFFLINE.value,
             )
             offline_shown = (await s.execute(query)).first() is not None
         now = ctx.clock.now()
@@ -243,9 +247,9 @@ def visitor_message_changes_no_form(conn: Connection, dialog: dict[str, Any], no
     message owes the visitor no offline form (it was shown already, or an operator of the line can answer), so the
     message may be group-committed like any other."""
     shown = conn.execute(
-        select(DialogForm.id).where(
-            DialogForm.dialog_id == dialog["id"],  # type: ignore[arg-type]
-            DialogForm.kind == FormKind.OFFLINE.value,  # type: ignore[arg-type]
+        select(_dialog_forms.c.id).where(
+            _dialog_forms.c.dialog_id == dialog["id"],
+            _dialog_forms.c.kind == FormKind.OFFLINE.value,
         )
     ).first()
     return shown is not None or not presence.nobody_can_answer_line_now(conn, dialog["line_id"], now)
@@ -371,7 +375,9 @@ async def _load_for_visitor(
     s: AsyncSession, line: OpenLine, visitor_id: int, form_id: int
 ) -> tuple[Dialog, DialogForm]:
     owner = (
-        await s.execute(select(DialogForm.dialog_id, DialogForm.visitor_id).where(DialogForm.id == form_id))  # type: ignore[arg-type]
+        await s.execute(
+            select(_dialog_forms.c.dialog_id, _dialog_forms.c.visitor_id).where(_dialog_forms.c.id == form_id)
+        )
     ).one_or_none()
     if owner is None or owner.visitor_id != visitor_id:
         raise Forbidden("This form is not yours")
@@ -379,7 +385,7 @@ async def _load_for_visitor(
     dialog = await lock_dialog(s, owner.dialog_id)
     if dialog is None or dialog.line_id != line.id:
         raise Forbidden("This form is not yours")
-    form = (await s.execute(select(DialogForm).where(DialogForm.id == form_id).with_for_update())).scalar_one()  # type: ignore[arg-type]
+    form = (await s.execute(select(DialogForm).where(_dialog_forms.c.id == form_id).with_for_update())).scalar_one()
     return dialog, form
 
 
@@ -448,9 +454,9 @@ async def _contact(
         dialog.contact_id = recorded.record.id
     if kind is FormKind.TRANSCRIPT:
         exists = await s.execute(
-            select(TranscriptRequest.id).where(
-                TranscriptRequest.dialog_id == dialog.id,  # type: ignore[arg-type]
-                TranscriptRequest.email == values["email"],  # type: ignore[arg-type]
+            select(_transcript_requests.c.id).where(
+                _transcript_requests.c.dialog_id == dialog.id,
+                _transcript_requests.c.email == values["email"],
             )
         )
         if exists.first() is None:

@@ -17,7 +17,9 @@ from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage import welcome_read
-from widget_server.storage.tables import OpenLine, OperatorLine
+from widget_server.storage.tables import OpenLine, OperatorLine, table_of
+
+_open_lines = table_of(OpenLine)
 
 _LINE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 
@@ -106,9 +108,9 @@ async def get_line(ctx: Context, line_id: str) -> OpenLine:
 
 async def list_lines(ctx: Context, only: frozenset[str] | None = None) -> list[OpenLine]:
     async with ctx.db.read() as s:
-        query = select(OpenLine).order_by(OpenLine.created_at)
+        query = select(OpenLine).order_by(_open_lines.c.created_at)
         if only is not None:
-            query = query.where(OpenLine.id.in_(only))  # type: ignore[attr-defined]
+            query = query.where(_open_lines.c.id.in_(only))
         return list((await s.execute(query)).scalars())
 
 

@@ -33,7 +33,13 @@ from widget_server.services.dialogs import check_operator_access
 from widget_server.services.operators import OperatorIdentity
 from widget_server.services.unit_of_work import publishes
 from widget_server.storage.crm_tables import CrmContact, CrmLead
-from widget_server.storage.tables import Dialog, DialogLink, Order
+from widget_server.storage.tables import Dialog, DialogLink, Order, table_of
+
+_crm_contacts = table_of(CrmContact)
+_crm_leads = table_of(CrmLead)
+_dialog_links = table_of(DialogLink)
+_dialogs = table_of(Dialog)
+_orders = table_of(Order)
 
 # Given a session and record ids: {id: title} of those that exist.
 Namer = Callable[[AsyncSession, list[int]], Awaitable[dict[int, str]]]
@@ -59,19 +65,19 @@ def kinds() -> list[dict[str, str]]:
 
 
 async def _order_titles(s: AsyncSession, ids: list[int]) -> dict[int, str]:
-    rows = await s.execute(select(Order.id, Order.title).where(Order.id.in_(ids)))  # type: ignore[union-attr]
+    rows = await s.execute(select(_orders.c.id, _orders.c.title).where(_orders.c.id.in_(ids)))
     return {order_id: f"Order #{order_id}: {title}" for order_id, title in rows.all()}
 
 
 async def _lead_titles(s: AsyncSession, ids: list[int]) -> dict[int, str]:
-    rows = await s.execute(select(CrmLead.id, CrmLead.title).where(CrmLead.id.in_(ids)))  # type: ignore[union-attr]
+    rows = await s.execute(select(_crm_leads.c.id, _crm_leads.c.title).where(_crm_leads.c.id.in_(ids)))
     return {lead_id: f"Lead #{lead_id}: {title}" for lead_id, title in rows.all()}
 
 
 async def _contact_titles(s: AsyncSession, ids: list[int]) -> dict[int, str]:
     rows = await s.execute(
-        select(CrmContact.id, CrmContact.name, CrmContact.email, CrmContact.phone).where(
-            CrmContact.id.in_(ids)  # type: ignore[union-attr]
+        select(_crm_contacts.c.id, _crm_contacts.c.name, _crm_contacts.c.email, _crm_contacts.c.phone).where(
+            _crm_contacts.c.id.in_(ids)
         )
     )
     return {
@@ -106,9 +112,9 @@ async def link(ctx: Context, who: OperatorIdentity, dialog_id: int, entity_type:
         existing = (
             await s.execute(
                 select(DialogLink).where(
-                    DialogLink.dialog_id == dialog_id,  # type: ignore[arg-type]
-                    DialogLink.entity_type == entity_type,  # type: ignore[arg-type]
-                    DialogLink.entity_id == entity_id,  # type: ignore[arg-type]
+                    _dialog_links.c.dialog_id == dialog_id,
+                    _dialog_links.c.entity_type == entity_type,
+                    _dialog_links.c.entity_id == entity_id,
                 )
             )
         ).scalar_one_or_none()
@@ -173,7 +179,7 @@ async def links_of(s: AsyncSession, dialog_id: int) -> list[dict[str, Any]]:
     rows = list(
         (
             await s.execute(
-                select(DialogLink).where(DialogLink.dialog_id == dialog_id).order_by(DialogLink.id)  # type: ignore[arg-type]
+                select(DialogLink).where(_dialog_links.c.dialog_id == dialog_id).order_by(_dialog_links.c.id)
             )
         ).scalars()
     )
@@ -202,13 +208,13 @@ async def dialogs_linked_to(ctx: Context, who: OperatorIdentity, entity_type: st
     """The dialogs (of the caller's lines) linked to a record: a record's card lists its chats."""
     async with ctx.db.read() as s:
         rows = await s.execute(
-            select(DialogLink.dialog_id)
-            .join(Dialog, Dialog.id == DialogLink.dialog_id)  # type: ignore[arg-type]
+            select(_dialog_links.c.dialog_id)
+            .join(Dialog, _dialogs.c.id == _dialog_links.c.dialog_id)
             .where(
-                DialogLink.entity_type == entity_type,  # type: ignore[arg-type]
-                DialogLink.entity_id == entity_id,  # type: ignore[arg-type]
-                Dialog.line_id.in_(who.line_ids),  # type: ignore[attr-defined]
+                _dialog_links.c.entity_type == entity_type,
+                _dialog_links.c.entity_id == entity_id,
+                _dialogs.c.line_id.in_(who.line_ids),
             )
-            .order_by(DialogLink.dialog_id.desc())  # type: ignore[attr-defined]
+            .order_by(_dialog_links.c.dialog_id.desc())
         )
         return list(rows.scalars())

@@ -17,7 +17,11 @@ from widget_server.realtime.events import ACCOUNT_CHANGED, operator_topic
 from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
-from widget_server.storage.tables import Operator, OperatorLine, OperatorSession
+from widget_server.storage.tables import Operator, OperatorLine, OperatorSession, table_of
+
+_operator_lines = table_of(OperatorLine)
+_operator_sessions = table_of(OperatorSession)
+_operators = table_of(Operator)
 
 _hasher = PasswordHasher()
 # Verifying against a fixed hash when the e-mail is unknown keeps the answer time the same either way, so the
@@ -88,14 +92,16 @@ async def identity(ctx: Context, operator_id: int) -> OperatorIdentity | None:
         operator = await s.get(Operator, operator_id)
         if operator is None or not operator.is_active:
             return None
-        lines = (await s.execute(select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id))).scalars()
+        lines = (
+            await s.execute(select(_operator_lines.c.line_id).where(_operator_lines.c.operator_id == operator_id))
+        ).scalars()
         return OperatorIdentity(operator_id, operator.email, operator.name, operator.role, frozenset(lines))
 
 
 async def log_in(ctx: Context, email: str, password: str) -> tuple[str, OperatorIdentity]:
     async with ctx.db.read() as s:
         operator = (
-            await s.execute(select(Operator).where(Operator.email == email.strip().lower()))
+            await s.execute(select(Operator).where(_operators.c.email == email.strip().lower()))
         ).scalar_one_or_none()
     try:
         _hasher.verify(operator.password_hash if operator else _DUMMY_HASH, password)
@@ -154,9 +160,11 @@ async def list_operators(ctx: Context, who: OperatorIdentity) -> list[dict[str, 
     """Admins: everyone. Operators: the active colleagues of their lines (for the filters and for handing over)."""
     async with ctx.db.read() as s:
         memberships: dict[int, list[str]] = {}
-        for operator_id, line_id in (await s.execute(select(OperatorLine.operator_id, OperatorLine.line_id))).all():
+        for operator_id, line_id in (
+            await s.execute(select(_operator_lines.c.operator_id, _operator_lines.c.line_id))
+        ).all():
             memberships.setdefault(operator_id, []).append(line_id)
-        operators = list((await s.execute(select(Operator).order_by(Operator.name))).scalars())
+        operators = list((await s.execute(select(Operator).order_by(_operators.c.name))).scalars())
     if who.is_admin:
         return [operator_public(o, sorted(memberships.get(o.id or 0, [])), True) for o in operators]
     return [
@@ -185,7 +193,7 @@ async def update_operator(
             operator = await s.get(Operator, operator_id)
             if operator is None:
                 raise NotFound("No such operator", "unknown_operator")
-            query = select(OperatorLine.line_id).where(OperatorLine.operator_id == operator_id)
+            query = select(_operator_lines.c.line_id).where(_operator_lines.c.operator_id == operator_id)
             lines_before = set((await s.execute(query)).scalars())
             changed = await _audit_changes(ctx, s, who, operator, lines_before, changes)
             for name in ("name", "role", "is_active"):
@@ -194,11 +202,11 @@ async def update_operator(
             if isinstance(password, str):
                 operator.password_hash = _hasher.hash(password)
                 # A new password ends every session: whoever had the old one is out.
-                await s.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
+                await s.execute(delete(OperatorSession).where(_operator_sessions.c.operator_id == operator_id))
             if changes.get("is_active") is False:
-                await s.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
+                await s.execute(delete(OperatorSession).where(_operator_sessions.c.operator_id == operator_id))
             if "line_ids" in changes:
-                await s.execute(delete(OperatorLine).where(OperatorLine.operator_id == operator_id))
+                await s.execute(delete(OperatorLine).where(_operator_lines.c.operator_id == operator_id))
                 for line_id in set(changes["line_ids"]):  # type: ignore[call-overload]
                     s.add(OperatorLine(operator_id=operator_id, line_id=line_id))
             await s.flush()

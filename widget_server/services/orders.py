@@ -10,7 +10,9 @@ from widget_server.domain.timestamps import iso
 from widget_server.errors import NotFound
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
-from widget_server.storage.tables import Order
+from widget_server.storage.tables import Order, table_of
+
+_orders = table_of(Order)
 
 ORDER_STATUSES = ("new", "paid", "shipped", "completed", "cancelled")
 
@@ -73,11 +75,11 @@ async def find_orders(ctx: Context, q: str = "", limit: int = 20) -> list[Order]
         # autoescape: a `%` or `_` typed by the operator is a character to find, not a LIKE wildcard.
         words = q.lower()
         conditions = [
-            func.lower(Order.title).contains(words, autoescape=True),
-            func.lower(Order.customer_name).contains(words, autoescape=True),
+            func.lower(_orders.c.title).contains(words, autoescape=True),
+            func.lower(_orders.c.customer_name).contains(words, autoescape=True),
         ]
         if q.isdigit() and len(q) < 10:
-            conditions.append(Order.id == int(q))  # type: ignore[arg-type]
+            conditions.append(_orders.c.id == int(q))
         query = query.where(or_(*conditions))
     async with ctx.db.read() as s:
-        return list((await s.execute(query.order_by(Order.id.desc()).limit(limit))).scalars())  # type: ignore[union-attr]
+        return list((await s.execute(query.order_by(_orders.c.id.desc()).limit(limit))).scalars())

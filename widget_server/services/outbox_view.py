@@ -9,7 +9,9 @@ from widget_server.errors import Conflict, NotFound
 from widget_server.mail import outbox
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
-from widget_server.storage.tables import OutboxEmail
+from widget_server.storage.tables import OutboxEmail, table_of
+
+_outbox = table_of(OutboxEmail)
 
 
 def _lines(who: OperatorIdentity) -> frozenset[str] | None:
@@ -38,7 +40,7 @@ async def retry(ctx: Context, who: OperatorIdentity, email_id: int) -> OutboxEma
     async with ctx.db.write() as s:
         result = await s.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id == email.id, OutboxEmail.status == outbox.FAILED)  # type: ignore[arg-type]
+            .where(_outbox.c.id == email.id, _outbox.c.status == outbox.FAILED)
             .values(status=outbox.PENDING, next_attempt_at=ctx.clock.now(), attempts=0, first_attempt_at=None)
         )
         if not result.rowcount:  # type: ignore[attr-defined]

@@ -21,7 +21,12 @@ from widget_server.domain.presence import (
 )
 from widget_server.errors import InvalidInput
 from widget_server.services.context import Context
-from widget_server.storage.tables import Dialog, Operator, OperatorConnection, OperatorLine
+from widget_server.storage.tables import Dialog, Operator, OperatorConnection, OperatorLine, table_of
+
+_dialogs = table_of(Dialog)
+_operator_connections = table_of(OperatorConnection)
+_operator_lines = table_of(OperatorLine)
+_operators = table_of(Operator)
 
 _OPEN = [st.value for st in OPEN_STATUSES]
 
@@ -43,23 +48,23 @@ def start_heartbeats(ctx: Context) -> None:
 async def console_disconnected(ctx: Context, connection_id: str) -> None:
     ctx.db.consoles.discard(connection_id)
     async with ctx.db.write() as s:
-        await s.execute(delete(OperatorConnection).where(OperatorConnection.id == connection_id))  # type: ignore[arg-type]
+        await s.execute(delete(OperatorConnection).where(_operator_connections.c.id == connection_id))
 
 
 async def _last_seen(s: AsyncSession, operator_ids: list[int]) -> dict[int, datetime]:
     rows = await s.execute(
-        select(OperatorConnection.operator_id, func.max(OperatorConnection.last_seen_at))
-        .where(OperatorConnection.operator_id.in_(operator_ids))  # type: ignore[attr-defined]
-        .group_by(OperatorConnection.operator_id)
+        select(_operator_connections.c.operator_id, func.max(_operator_connections.c.last_seen_at))
+        .where(_operator_connections.c.operator_id.in_(operator_ids))
+        .group_by(_operator_connections.c.operator_id)
     )
     return {operator_id: seen for operator_id, seen in rows.all()}
 
 
 async def _active_chats(s: AsyncSession, operator_ids: list[int]) -> dict[int, int]:
     rows = await s.execute(
-        select(Dialog.operator_id, func.count())
-        .where(Dialog.operator_id.in_(operator_ids), Dialog.status.in_(_OPEN))  # type: ignore[union-attr,attr-defined]
-        .group_by(Dialog.operator_id)
+        select(_dialogs.c.operator_id, func.count())
+        .where(_dialogs.c.operator_id.in_(operator_ids), _dialogs.c.status.in_(_OPEN))
+        .group_by(_dialogs.c.operator_id)
     )
     return {operator_id: count for operator_id, count in rows.all()}
 
@@ -77,20 +82,20 @@ async def loads(s: AsyncSession, operators: list[Operator]) -> dict[int, Operato
 def _line_loads(line_id: str) -> Select[Any]:
     """Each active operator of the line: chosen presence, chat limit, freshest heartbeat, open chats. One query."""
     last_seen = (
-        select(func.max(OperatorConnection.last_seen_at))
-        .where(OperatorConnection.operator_id == Operator.id)  # type: ignore[arg-type]
+        select(func.max(_operator_connections.c.last_seen_at))
+        .where(_operator_connections.c.operator_id == _operators.c.id)
         .scalar_subquery()
     )
     active = (
         select(func.count())
         .select_from(Dialog)
-        .where(Dialog.operator_id == Operator.id, Dialog.status.in_(_OPEN))  # type: ignore[arg-type,attr-defined]
+        .where(_dialogs.c.operator_id == _operators.c.id, _dialogs.c.status.in_(_OPEN))
         .scalar_subquery()
     )
     return (
-        select(Operator.presence, Operator.chat_limit, last_seen, active)
-        .join(OperatorLine, OperatorLine.operator_id == Operator.id)  # type: ignore[arg-type]
-        .where(OperatorLine.line_id == line_id, Operator.is_active == True)  # type: ignore[arg-type]  # noqa: E712
+        select(_operators.c.presence, _operators.c.chat_limit, last_seen, active)
+        .join(OperatorLine, _operator_lines.c.operator_id == _operators.c.id)
+        .where(_operator_lines.c.line_id == line_id, _operators.c.is_active == True)  # noqa: E712
     )
 
 

@@ -21,17 +21,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from widget_server.domain.timestamps import iso
 from widget_server.domain.visibility import WRITTEN_KINDS
 from widget_server.services.payloads import visitor_display_name
-from widget_server.storage.tables import Dialog, DialogOperator, Message, OpenLine, Operator, Visitor
+from widget_server.storage.tables import Dialog, DialogOperator, Message, OpenLine, Operator, Visitor, table_of
 
-D = Dialog.__table__.c  # type: ignore[attr-defined]
-_dialogs = Dialog.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+D = table_of(Dialog).c
+_dialogs = table_of(Dialog)
+_messages = table_of(Message)
 _last = _messages.alias("last_message")
-_helper = Operator.__table__.alias("helper")  # type: ignore[attr-defined]
-_lines = OpenLine.__table__  # type: ignore[attr-defined]
-_visitors = Visitor.__table__  # type: ignore[attr-defined]
-_operators = Operator.__table__  # type: ignore[attr-defined]
-_added = DialogOperator.__table__  # type: ignore[attr-defined]
+_helper = table_of(Operator).alias("helper")
+_lines = table_of(OpenLine)
+_visitors = table_of(Visitor)
+_operators = table_of(Operator)
+_added = table_of(DialogOperator)
 
 _LAST_SEQ = (
     select(func.max(_messages.c.seq))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.storage import welcome_read
-from widget_server.storage.tables import Visitor
+from widget_server.storage.tables import Visitor, table_of
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ async def identified(
     return Identified(visitor, fresh, is_new=True, token_was_invalid=bool(token))
 
 
-_INSERT_VISITOR = Visitor.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_VISITOR = table_of(Visitor).insert()
 
 
 def _insert_visitor(conn: Connection, row: dict[str, Any]) -> int:

@@ -18,9 +18,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from widget_server.storage.coalescer import Periodic
-from widget_server.storage.tables import OperatorConnection
+from widget_server.storage.tables import OperatorConnection, table_of
 
-_connections = OperatorConnection.__table__  # type: ignore[attr-defined]
+_connections = table_of(OperatorConnection)
 _CHUNK = 500  # ids per statement: SQLite's limit on bound parameters is far above, and statements stay small
 
 

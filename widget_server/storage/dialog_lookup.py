@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import OPEN_STATUSES
 from widget_server.storage.driver_select import DriverSelect
-from widget_server.storage.tables import Dialog
+from widget_server.storage.tables import Dialog, table_of
 
-_dialogs = Dialog.__table__  # type: ignore[attr-defined]
+_dialogs = table_of(Dialog)
 _OPEN = [st.value for st in OPEN_STATUSES]
 
 # The visitor's newest dialog on the line, whatever its status (`visitor_id`, `line_id`).
@@ -31,8 +31,8 @@ LATEST_ON_LINE = DriverSelect(
 
 def _on_line(visitor_id: int, line_id: str) -> Select[Any]:
     return select(Dialog).where(
-        Dialog.visitor_id == visitor_id,  # type: ignore[arg-type]
-        Dialog.line_id == line_id,  # type: ignore[arg-type]
+        _dialogs.c.visitor_id == visitor_id,
+        _dialogs.c.line_id == line_id,
     )
 
 
@@ -42,8 +42,8 @@ async def latest_on_line(
     """The visitor's newest dialog on the line (only if it is open, with `open_only`), row-locked with `lock`."""
     query = _on_line(visitor_id, line_id)
     if open_only:
-        query = query.where(Dialog.status.in_(_OPEN))  # type: ignore[attr-defined]
-    query = query.order_by(Dialog.id.desc()).limit(1)  # type: ignore[union-attr]
+        query = query.where(_dialogs.c.status.in_(_OPEN))
+    query = query.order_by(_dialogs.c.id.desc()).limit(1)
     if lock:
         query = query.with_for_update()
     return (await s.execute(query)).scalar_one_or_none()
@@ -51,7 +51,7 @@ async def latest_on_line(
 
 async def newer(s: AsyncSession, dialog: Dialog) -> bool:
     """Whether the visitor has started a later dialog on the same line."""
-    query = _on_line(dialog.visitor_id, dialog.line_id).where(Dialog.id > dialog.id).limit(1)  # type: ignore[arg-type,operator]
+    query = _on_line(dialog.visitor_id, dialog.line_id).where(_dialogs.c.id > dialog.id).limit(1)
     return (await s.execute(query)).first() is not None
 
 
@@ -59,8 +59,8 @@ async def previous(s: AsyncSession, dialog: Dialog) -> Dialog | None:
     """The visitor's dialog on the same line just before this one."""
     query = (
         _on_line(dialog.visitor_id, dialog.line_id)
-        .where(Dialog.id < dialog.id)  # type: ignore[arg-type,operator]
-        .order_by(Dialog.id.desc())  # type: ignore[union-attr]
+        .where(_dialogs.c.id < dialog.id)
+        .order_by(_dialogs.c.id.desc())
         .limit(1)
     )
     return (await s.execute(query)).scalar_one_or_none()
@@ -68,9 +68,5 @@ async def previous(s: AsyncSession, dialog: Dialog) -> Dialog | None:
 
 async def open_of_visitor(s: AsyncSession, visitor_id: int) -> list[Dialog]:
     """The visitor's open dialogs on every line, row-locked."""
-    query = (
-        select(Dialog)
-        .where(Dialog.visitor_id == visitor_id, Dialog.status.in_(_OPEN))  # type: ignore[arg-type,attr-defined]
-        .with_for_update()
-    )
+    query = select(Dialog).where(_dialogs.c.visitor_id == visitor_id, _dialogs.c.status.in_(_OPEN)).with_for_update()
     return list((await s.execute(query)).scalars())

@@ -40,16 +40,16 @@ from widget_server.domain.message_append import (
 )
 from widget_server.storage.coalescer import Coalescer
 from widget_server.storage.driver_select import DriverSelect, DriverWrite
-from widget_server.storage.tables import Dialog, DialogForm, Message, Visitor
+from widget_server.storage.tables import Dialog, DialogForm, Message, Visitor, table_of
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 
-_dialogs = Dialog.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_visitors = Visitor.__table__  # type: ignore[attr-defined]
-_forms = DialogForm.__table__  # type: ignore[attr-defined]
+_dialogs = table_of(Dialog)
+_messages = table_of(Message)
+_visitors = table_of(Visitor)
+_forms = table_of(DialogForm)
 
 # Every other column of a message at its model default, so a column added later is written (and read) too.
 _MESSAGE_DEFAULTS: dict[str, Any] = {

@@ -5,12 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from widget_server.storage.types import UTCDateTime
 
 metadata = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model. SQL expressions are written with its columns (`table_of(Dialog).c.id`):
+    they are typed as SQL expressions, where the model's attributes are typed as the Python values they hold."""
+    table = vars(model)["__table__"]
+    assert isinstance(table, Table), model
+    return table
 
 
 def _utc(nullable: bool = False, index: bool = False) -> Any:

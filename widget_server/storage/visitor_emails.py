@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from widget_server.storage.coalescer import Coalescer
-from widget_server.storage.tables import Visitor
+from widget_server.storage.tables import Visitor, table_of
 
-_visitors = Visitor.__table__  # type: ignore[attr-defined]
+_visitors = table_of(Visitor)
 # Bound parameters per query: SQLite's limit is 32,766 since 3.32, PostgreSQL's 65,535.
 _CHUNK = 5_000
 

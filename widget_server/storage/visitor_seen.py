@@ -18,11 +18,11 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Connection
 
 from widget_server.storage.coalescer import Coalescer
-from widget_server.storage.tables import Visitor
+from widget_server.storage.tables import Visitor, table_of
 
 log = logging.getLogger(__name__)
 
-_visitors = Visitor.__table__  # type: ignore[attr-defined]
+_visitors = table_of(Visitor)
 _UPDATE = (
     update(_visitors)
     .where(_visitors.c.id == bindparam("b_id"))

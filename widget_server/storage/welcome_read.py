@@ -30,19 +30,20 @@ from widget_server.storage.tables import (
     Operator,
     Visitor,
     VisitorToken,
+    table_of,
 )
 
 Row = dict[str, Any]
 
-_lines = OpenLine.__table__  # type: ignore[attr-defined]
-_visitors = Visitor.__table__  # type: ignore[attr-defined]
-_tokens = VisitorToken.__table__  # type: ignore[attr-defined]
-_dialogs = Dialog.__table__  # type: ignore[attr-defined]
-_mail = DialogMail.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_operators = Operator.__table__  # type: ignore[attr-defined]
-_attachments = Attachment.__table__  # type: ignore[attr-defined]
-_forms = DialogForm.__table__  # type: ignore[attr-defined]
+_lines = table_of(OpenLine)
+_visitors = table_of(Visitor)
+_tokens = table_of(VisitorToken)
+_dialogs = table_of(Dialog)
+_mail = table_of(DialogMail)
+_messages = table_of(Message)
+_operators = table_of(Operator)
+_attachments = table_of(Attachment)
+_forms = table_of(DialogForm)
 
 # Statements built once, with bound parameters, and run on the driver where it is SQLite (driver_select.py):
 # building one per call (and its cache key) cost as much as running it, and Core's execution as much again.
