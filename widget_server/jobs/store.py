@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.storage.tables import Job, table_of
@@ -37,7 +37,8 @@ async def schedule(
 async def cancel(s: AsyncSession, key: str) -> bool:
     """Cancel a pending job; True when there was one."""
     result = await s.execute(update(Job).where(_jobs.c.key == key, _jobs.c.status == PENDING).values(status=CANCELLED))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    assert isinstance(result, CursorResult)  # an UPDATE's result: it counts the rows changed
+    return bool(result.rowcount)
 
 
 async def find(s: AsyncSession, key: str) -> Job | None:

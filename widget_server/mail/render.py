@@ -40,6 +40,11 @@ def valid_time_zone(name: str) -> bool:
     return True
 
 
+# DateFormat has a `datetime` method (templates call `fmt.datetime(d)`): in the class body, below it, that name is
+# the method, so the type is spelt `_DateTime` there.
+_DateTime = datetime
+
+
 @dataclass(frozen=True)
 class DateFormat:
     """Dates for templates: `fmt.datetime(d)`, `fmt.date(d)`, `fmt.time(d)`, `fmt.offset(d)`."""
@@ -62,7 +67,7 @@ class DateFormat:
     def datetime(self, value: datetime) -> str:
         return f"{self.date(value)}, {self.time(value)} ({self.offset(value)})"
 
-    def same_day(self, a: datetime, b: datetime) -> bool:
+    def same_day(self, a: _DateTime, b: _DateTime) -> bool:
         return self.local(a).date() == self.local(b).date()
 
 

@@ -64,8 +64,8 @@ async def details(ctx: Context, who: OperatorIdentity, dialog_id: int) -> dict[s
             "name": (contact and contact.name) or visitor_display_name(dialog.visitor_id, visitor.name),
             # The client's record first (it may have been corrected in the CRM), then the lead, then what the
             # visitor typed into this chat's forms.
-            "email": _first(contact and contact.email, lead and lead.email, visitor.email),
-            "phone": _first(contact and contact.phone, lead and lead.phone, visitor.phone),
+            "email": _first(contact.email if contact else None, lead.email if lead else None, visitor.email),
+            "phone": _first(contact.phone if contact else None, lead.phone if lead else None, visitor.phone),
             "company": company.title if company else None,
             "contact": {"id": contact.id, "name": contact.name} if contact else None,
             "lead": {"id": lead.id, "title": lead.title, "status": lead.status} if lead else None,

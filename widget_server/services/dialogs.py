@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.domain.dialog_state import DialogEvent, DialogStatus, next_status
@@ -104,7 +104,7 @@ async def _create_dialog(
     dialog = Dialog(
         number=await _next_dialog_number(s),
         line_id=line.id,
-        visitor_id=visitor.id,
+        visitor_id=visitor_id,
         status=DialogStatus.NEW.value,
         page_url=page.url,
         page_title=page.title,
@@ -206,6 +206,7 @@ async def _attach(
 ) -> Attachment | None:
     if file is None:
         return None
+    assert dialog.id is not None  # the message is in it already
     attachment = Attachment(
         id=file.id,
         dialog_id=dialog.id,
@@ -355,7 +356,8 @@ async def mark_seen(ctx: Context, dialog: Dialog, by: str, seq: int) -> bool:
             .where(_dialogs.c.id == dialog.id, column < seq, _dialogs.c.last_seq >= seq)
             .values({column: seq})
         )
-        moved = result.rowcount > 0  # type: ignore[attr-defined]
+        assert isinstance(result, CursorResult)  # an UPDATE's result: it counts the rows changed
+        moved = result.rowcount > 0
         if moved and by == "visitor":
             assert dialog.id is not None
             await conversation_mail.on_visitor_seen(ctx, s, dialog.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from widget_server.domain.permissions import sees_line
 from widget_server.errors import Conflict, NotFound
@@ -43,7 +43,8 @@ async def retry(ctx: Context, who: OperatorIdentity, email_id: int) -> OutboxEma
             .where(_outbox.c.id == email.id, _outbox.c.status == outbox.FAILED)
             .values(status=outbox.PENDING, next_attempt_at=ctx.clock.now(), attempts=0, first_attempt_at=None)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        assert isinstance(result, CursorResult)  # an UPDATE's result: it counts the rows changed
+        if not result.rowcount:
             raise Conflict("Only a failed e-mail can be sent again", "not_failed")
         fresh = await s.get(OutboxEmail, email.id)
         assert fresh is not None

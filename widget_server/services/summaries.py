@@ -54,7 +54,7 @@ def _helpers_json(dialect: str) -> Any:
     pairs = ("id", _helper.c.id, "name", _helper.c.name)
     if dialect == "postgresql":
         rows = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), _added.c.added_at))
-        aggregate = func.coalesce(cast(rows, Text), "[]")
+        aggregate: ColumnElement[Any] = func.coalesce(cast(rows, Text), "[]")
     else:
         aggregate = func.json_group_array(func.json_object(*pairs))
     return (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from widget_server.realtime.events import Published
 from widget_server.services.context import Context
@@ -31,15 +31,19 @@ def publish_all(ctx: Context, events: list[Published]) -> None:
             ctx.events.publish(topic, event)
 
 
-def publishes(
-    use_case: Callable[Concatenate[Context, P], Awaitable[R]],
-) -> Callable[Concatenate[Context, P], Awaitable[R]]:
-    @functools.wraps(use_case)
-    async def run(ctx: Context, *args: P.args, **kwargs: P.kwargs) -> R:
-        outcome = await use_case(ctx, *args, **kwargs)
+class UseCase(Generic[P, R]):
+    """A use case that publishes its outcome's events once it returns; `inner` is the use case itself."""
+
+    def __init__(self, inner: Callable[Concatenate[Context, P], Awaitable[R]]) -> None:
+        self.inner = inner
+        functools.update_wrapper(self, inner)
+
+    async def __call__(self, ctx: Context, *args: P.args, **kwargs: P.kwargs) -> R:
+        outcome = await self.inner(ctx, *args, **kwargs)
         events, outcome.events = outcome.events, []  # told once, even if a caller hands the outcome on
         publish_all(ctx, events)
         return outcome
 
-    run.inner = use_case  # type: ignore[attr-defined]
-    return run
+
+def publishes(use_case: Callable[Concatenate[Context, P], Awaitable[R]]) -> UseCase[P, R]:
+    return UseCase(use_case)

@@ -113,4 +113,6 @@ _INSERT_VISITOR = table_of(Visitor).insert()
 
 
 def _insert_visitor(conn: Connection, row: dict[str, Any]) -> int:
-    return int(conn.execute(_INSERT_VISITOR, row).inserted_primary_key[0])
+    key = conn.execute(_INSERT_VISITOR, row).inserted_primary_key
+    assert key is not None  # a single-row INSERT has it
+    return int(key[0])

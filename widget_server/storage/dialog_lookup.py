@@ -8,8 +8,6 @@ if it is the newest: domain/dialog_state.py). Which dialog a message lands in is
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +27,7 @@ LATEST_ON_LINE = DriverSelect(
 )
 
 
-def _on_line(visitor_id: int, line_id: str) -> Select[Any]:
+def _on_line(visitor_id: int, line_id: str) -> Select[Dialog]:
     return select(Dialog).where(
         _dialogs.c.visitor_id == visitor_id,
         _dialogs.c.line_id == line_id,

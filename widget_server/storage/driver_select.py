@@ -14,12 +14,13 @@ commit): one `executemany` on the driver, each value converted by its bound type
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Select, Update
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.elements import ColumnElement, NamedColumn
 
 from widget_server.storage.row_codec import RowCodec
 
@@ -123,6 +124,16 @@ def _on_sqlite3(conn: Connection) -> bool:
     return conn.dialect.driver == "pysqlite"
 
 
+def _named(columns: Iterable[ColumnElement[Any]]) -> list[NamedColumn[Any]]:
+    """The selected columns, each a table's column or a labelled expression: a row's values are read by name."""
+    named = []
+    for column in columns:
+        if not isinstance(column, NamedColumn):
+            raise ValueError(f"{column}: label an expression selected here")
+        named.append(column)
+    return named
+
+
 def _compile(
     statement: Select[Any] | Insert | Update | Delete,
     dialect: Dialect,
@@ -147,5 +158,5 @@ def _compile(
         if process is None and declared is not None:
             process = declared.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append(_Bind(name, index, default, process))
-    codec = RowCodec(statement.selected_columns, dialect) if isinstance(statement, Select) else None
+    codec = RowCodec(_named(statement.selected_columns), dialect) if isinstance(statement, Select) else None
     return _Plan(expanded.statement, tuple(binds), codec)

@@ -138,7 +138,7 @@ def is_fulltext_name(name: str | None) -> bool:
     return name.startswith(SQLITE_TABLES) or name in PG_INDEXES or name in PG_COLUMNS
 
 
-def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic hook: leave the full-text objects out of schema comparisons (before they are reflected)."""
     return not is_fulltext_name(name)
 

@@ -243,13 +243,14 @@ def store_batch(conn: Connection, drafts: list[Draft]) -> list[Written]:
     for draft in drafts:
         # Chosen against the batch's own changes: two messages to one dialog in a batch take seq n and n+1.
         dialog = _choose(draft, facts)
-        key = (dialog.id, draft.request.client_msg_id) if dialog is not None else None
-        before = earlier.get(key) if key is not None and key[1] is not None else None
+        client_msg_id = draft.request.client_msg_id
+        key = (dialog.id, client_msg_id) if dialog is not None and client_msg_id is not None else None
+        before = earlier.get(key) if key is not None else None
         decision = decide(draft.request, dialog, _earlier(before))
         if not isinstance(decision, Append) or decision.owes:
             results.append(Written(decision, False, dict(rows[dialog.id]) if dialog else None, before))
             continue
-        assert dialog is not None and key is not None
+        assert dialog is not None
         move = decision.move
         facts[dialog.id] = dataclasses.replace(
             dialog, last_seq=move.seq, waiting_since=move.waiting_since, status=decision.status
@@ -259,7 +260,7 @@ def store_batch(conn: Connection, drafts: list[Draft]) -> list[Written]:
         if draft.page is not None:
             row["page_url"], row["page_title"] = draft.page
         message = message_row(draft, dialog.id, move)
-        if key[1] is not None:
+        if key is not None:
             earlier[key] = message  # the same id twice in one batch (two tabs) is a resend of the first
         inserts.append(message)
         moved[dialog.id] = row

@@ -313,7 +313,7 @@ class TranscriptRequest(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     dialog_id: int = Field(sa_column=Column(Integer, ForeignKey("dialogs.id", ondelete="CASCADE"), nullable=False))
     email: str = Field(sa_column=Column(String(254), nullable=False))
-    status: str = Field(sa_column=Column(String(16), nullable=False, server_default="pending"))
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False, server_default="pending"))
     created_at: datetime = _utc()
 
 

@@ -39,7 +39,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def web_app(ctx: Context, lifespan: Lifespan, extra_routes: list[BaseRoute], **state: object) -> Starlette:
+def web_app(ctx: Context, lifespan: Lifespan[Starlette], extra_routes: list[BaseRoute], **state: object) -> Starlette:
     """The routes, the middleware and the error answers around a context the assembly made (assembly/app.py)."""
     app = Starlette(
         routes=[

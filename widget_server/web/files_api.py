@@ -105,6 +105,7 @@ async def visitor_upload(request: Request) -> Response:
         visitor = await visitors.find_by_token(ctx, token[7:].strip()) if token.lower().startswith("bearer ") else None
         if visitor is None:
             raise Unauthenticated("Unknown visitor; reconnect the chat first")
+        assert visitor.id is not None  # read from the database
         limits.check(limits.per_visitor, str(visitor.id), ctx.clock.monotonic())
         client_msg_id = client_msg_id_param(request)
         staged = await uploads.receive(
