@@ -34,6 +34,7 @@ from widget_server.mail.addresses import sender_address
 from widget_server.mail.compose import Attachment, Envelope, dialog_thread_id, new_message_id
 from widget_server.mail.render import render_email, render_part
 from widget_server.services.context import Context
+from widget_server.storage.snapshots import LineView
 from widget_server.storage.tables import Dialog, Message, OpenLine, Operator, OutboxEmail, Visitor, table_of
 
 _messages = table_of(Message)
@@ -44,7 +45,7 @@ LINK_FRAGMENT = "openline"
 
 @dataclass
 class DialogData:
-    line: OpenLine
+    line: LineView
     dialog: Dialog
     visitor: Visitor
     messages: list[MailMessage]
@@ -85,7 +86,7 @@ async def load_dialog(s: AsyncSession, dialog_id: int, after_seq: int = 0) -> Di
     return DialogData(line=line, dialog=dialog, visitor=visitor, messages=messages)
 
 
-def resume_url(settings: Settings, line: OpenLine, dialog: Dialog, now: datetime) -> tuple[str, datetime] | None:
+def resume_url(settings: Settings, line: LineView, dialog: Dialog, now: datetime) -> tuple[str, datetime] | None:
     """The link back: the page the widget was on, with a signed token in the fragment; and when it expires.
 
     The page comes from the visitor's browser, so it is used only when it is on one of the line's own origins;

@@ -20,7 +20,8 @@ from widget_server.services.file_links import file_info
 from widget_server.services.payloads import dialog_info, message_payload
 from widget_server.services.summaries import D, page_of, read_summaries
 from widget_server.storage.message_writer import Draft, insert_message, message_row
-from widget_server.storage.tables import Attachment, Dialog, Message, OpenLine, Visitor, table_of
+from widget_server.storage.snapshots import AttachmentView, DialogView, MessageView
+from widget_server.storage.tables import Dialog, Message, OpenLine, Visitor, table_of
 
 _dialogs = table_of(Dialog)
 
@@ -36,7 +37,7 @@ class Author:
 class Outcome:
     """What a use case changed, and the events to publish once it is committed."""
 
-    dialog: Dialog
+    dialog: DialogView
     seq: int = 0
     duplicate: bool = False
     created: bool = False
@@ -73,7 +74,11 @@ async def append_message(
 
 
 def message_event(
-    ctx: Context, dialog: Dialog, message: Message, author_name: str | None, attachment: Attachment | None = None
+    ctx: Context,
+    dialog: DialogView,
+    message: MessageView,
+    author_name: str | None,
+    attachment: AttachmentView | None = None,
 ) -> tuple[tuple[str, ...], Event]:
     topics: tuple[str, ...] = (line_topic(dialog.line_id),)
     if visible_to(Audience.VISITOR, message.kind):
@@ -117,7 +122,7 @@ async def summaries(
         return await read_summaries(conn, page_of(conditions, limit))
 
 
-async def dialog_events(ctx: Context, dialog: Dialog) -> list[tuple[tuple[str, ...], Event]]:
+async def dialog_events(ctx: Context, dialog: DialogView) -> list[tuple[tuple[str, ...], Event]]:
     """A `dialog` frame for each audience: the summary for operators, the dialog info for the visitor."""
     assert dialog.id is not None
     summary = (await summaries(ctx, dialog_ids=[dialog.id], open_only=False))[0]

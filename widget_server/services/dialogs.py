@@ -14,8 +14,7 @@ keeps the same visitor kinds (tests/integration/test_notes_privacy.py follows a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,13 +55,13 @@ from widget_server.services.unit_of_work import publish_all, publishes
 from widget_server.services.uploads import StagedFile
 from widget_server.storage import dialog_lookup, welcome_read
 from widget_server.storage.message_writer import Draft, Written, decide_in
+from widget_server.storage.snapshots import AttachmentSnapshot, DialogSnapshot, DialogView, LineView, MessageSnapshot
 from widget_server.storage.tables import (
     Attachment,
     Counter,
     Dialog,
     DialogOperator,
     Message,
-    OpenLine,
     Operator,
     Visitor,
     table_of,
@@ -93,7 +92,7 @@ async def _next_dialog_number(s: AsyncSession) -> int:
 
 
 async def _create_dialog(
-    ctx: Context, s: AsyncSession, line: OpenLine, visitor_id: int, page: Page, forms_now: bool = True
+    ctx: Context, s: AsyncSession, line: LineView, visitor_id: int, page: Page, forms_now: bool = True
 ) -> Outcome:
     # Read here rather than kept by the connection: an idle connection holds no ORM instance, and the forms see
     # what the visitor told since they connected (a name given in an earlier dialog of this page).
@@ -136,14 +135,14 @@ async def visitor_dialog(ctx: Context, visitor_id: int, line_id: str, dialog_id:
     return dialog
 
 
-def check_visitor_dialog(dialog: Dialog | None, visitor_id: int, line_id: str) -> None:
+def check_visitor_dialog(dialog: DialogView | None, visitor_id: int, line_id: str) -> None:
     """Forbidden unless `dialog` is this visitor's on this line, whether or not it exists."""
     if dialog is None or dialog.visitor_id != visitor_id or dialog.line_id != line_id:
         raise Forbidden("This dialog is not yours")
 
 
 @publishes
-async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: Page) -> Outcome:
+async def open_for_visitor(ctx: Context, line: LineView, visitor_id: int, page: Page) -> Outcome:
     """The visitor opened the chat: their first dialog on this line starts, with the greeting."""
     async with ctx.db.write() as s:
         existing = await dialog_lookup.latest_on_line(s, visitor_id, line.id)
@@ -157,7 +156,7 @@ async def open_for_visitor(ctx: Context, line: OpenLine, visitor_id: int, page: 
 @publishes
 async def visitor_send(
     ctx: Context,
-    line: OpenLine,
+    line: LineView,
     visitor_id: int,
     page: Page,
     client_msg_id: str,
@@ -180,10 +179,11 @@ async def visitor_send(
         if facts is None or isinstance(decision, StartDialog):
             outcome = await _create_dialog(ctx, s, line, visitor_id, page, forms_now=False)
         else:
-            dialog = await s.get(Dialog, facts.id)
-            assert dialog is not None
-            outcome = Outcome(dialog)
+            found = await s.get(Dialog, facts.id)
+            assert found is not None
+            outcome = Outcome(found)
         dialog = outcome.dialog
+        assert isinstance(dialog, Dialog)  # made or read in this session, not a snapshot
         status_before = dialog.status
         dialog.status = next_status(DialogStatus(dialog.status), DialogEvent.VISITOR_MESSAGE).value
         if page.url:
@@ -401,15 +401,15 @@ def message_payloads(ctx: Context, found: welcome_read.Messages) -> list[dict[st
     names = {"operator": None, "bot": found.bot_name}
     return [
         message_payload(
-            cast(Message, SimpleNamespace(**row.message)),
+            MessageSnapshot(**row.message),
             row.operator_name if row.message["author_type"] == "operator" else names.get(row.message["author_type"]),
-            file_info(ctx, cast(Attachment, SimpleNamespace(**row.attachment))) if row.attachment is not None else None,
+            file_info(ctx, AttachmentSnapshot(**row.attachment)) if row.attachment is not None else None,
         )
         for row in found.rows
     ]
 
 
-async def visitor_view(ctx: Context, dialog: Dialog) -> dict[str, Any]:
+async def visitor_view(ctx: Context, dialog: DialogView) -> dict[str, Any]:
     name = None
     if dialog.operator_id is not None:
         async with ctx.db.read() as s:
@@ -433,13 +433,14 @@ async def write_message(ctx: Context, draft: Draft, author_name: str | None) -> 
         raise _refusal(decision)
     if written.dialog is None or not (written.stored or isinstance(decision, Resent)):
         return written
-    # Detached snapshots with the tables' attributes: an ORM instance would cost far more to build (~0.3 ms
-    # each, measured) than the whole batched write, and nothing here is written back through a session.
-    dialog = cast(Dialog, SimpleNamespace(**written.dialog))
+    # Snapshots (storage/snapshots.py): an ORM instance would cost far more to build (~0.3 ms each, measured) than
+    # the whole batched write, and nothing here is written back through a session. The dialog's row also holds the
+    # writer's facts (`visitor_has_email`, ...); the message's has no id, which the writer does not read back.
+    dialog = DialogSnapshot.of(written.dialog)
     if isinstance(decision, Resent):
         return Outcome(dialog, seq=decision.seq, duplicate=True)
     assert written.message is not None
-    message = cast(Message, SimpleNamespace(**written.message))
+    message = MessageSnapshot(id=None, **written.message)
     outcome = Outcome(dialog, seq=message.seq)
     outcome.events.append(message_event(ctx, dialog, message, author_name))
     return outcome

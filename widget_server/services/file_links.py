@@ -10,10 +10,10 @@ from urllib.parse import quote
 from widget_server.domain import signed_links
 from widget_server.domain.file_types import IMAGE_TYPES
 from widget_server.services.context import Context
-from widget_server.storage.tables import Attachment
+from widget_server.storage.snapshots import AttachmentView
 
 
-def file_url(ctx: Context, attachment: Attachment) -> str:
+def file_url(ctx: Context, attachment: AttachmentView) -> str:
     """An absolute link to the file, valid for FILE_LINK_TTL_HOURS (rounded up to the hour, so that links made
     within the same hour are the same and caches can keep the file)."""
     deadline = ctx.clock.now() + timedelta(hours=ctx.settings.file_link_ttl_hours)
@@ -23,7 +23,7 @@ def file_url(ctx: Context, attachment: Attachment) -> str:
     return f"{ctx.settings.public_url}{path}?exp={expires}&sig={signature}"
 
 
-def file_info(ctx: Context, attachment: Attachment) -> dict[str, Any]:
+def file_info(ctx: Context, attachment: AttachmentView) -> dict[str, Any]:
     return {
         "id": attachment.id,
         "name": attachment.name,

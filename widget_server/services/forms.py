@@ -48,6 +48,7 @@ from widget_server.services.form_texts import (
 )
 from widget_server.services.unit_of_work import publishes
 from widget_server.storage import dialog_lookup
+from widget_server.storage.snapshots import FormView, LineView, VisitorView
 from widget_server.storage.tables import Dialog, DialogForm, Job, OpenLine, TranscriptRequest, Visitor, table_of
 
 _dialog_forms = table_of(DialogForm)
@@ -85,7 +86,7 @@ async def _jobs_of(s: AsyncSession, dialog_id: int) -> dict[str, Job]:
     return {j.key: j for j in (await s.execute(select(Job).where(_jobs.c.key.in_(keys)))).scalars()}
 
 
-Parties = tuple[OpenLine, Visitor]
+Parties = tuple[LineView, VisitorView]
 
 
 async def _parties(s: AsyncSession, dialog: Dialog) -> Parties:
@@ -264,7 +265,7 @@ def _close(form: DialogForm, status: str, now: datetime, line_id: str) -> tuple[
     return (visitor_topic(form.visitor_id, line_id),), Event.of(payload)
 
 
-def form_payload(form: DialogForm, line: OpenLine, visitor: Visitor) -> dict[str, Any]:
+def form_payload(form: FormView, line: LineView, visitor: VisitorView) -> dict[str, Any]:
     values: dict[str, str | None] = {"name": visitor.name, "email": visitor.email, "phone": visitor.phone}
     values |= {k: v for k, v in form.values.items() if isinstance(v, str)}
     view = form_view(line.language, FormKind(form.kind), form.step, values)
@@ -372,7 +373,7 @@ def _clean(kind: FormKind, step: str, raw: dict[str, str], region: str | None, l
 
 
 async def _load_for_visitor(
-    s: AsyncSession, line: OpenLine, visitor_id: int, form_id: int
+    s: AsyncSession, line: LineView, visitor_id: int, form_id: int
 ) -> tuple[Dialog, DialogForm]:
     owner = (
         await s.execute(
@@ -391,7 +392,7 @@ async def _load_for_visitor(
 
 @publishes
 async def submit(
-    ctx: Context, line: OpenLine, visitor_id: int, form_id: int, ref: str, raw: dict[str, str]
+    ctx: Context, line: LineView, visitor_id: int, form_id: int, ref: str, raw: dict[str, str]
 ) -> FormOutcome:
     now = ctx.clock.now()
     async with ctx.db.write() as s:
@@ -488,7 +489,7 @@ async def _rate(
 
 
 @publishes
-async def dismiss(ctx: Context, line: OpenLine, visitor_id: int, form_id: int) -> FormOutcome:
+async def dismiss(ctx: Context, line: LineView, visitor_id: int, form_id: int) -> FormOutcome:
     async with ctx.db.write() as s:
         dialog, form = await _load_for_visitor(s, line, visitor_id, form_id)
         assert dialog.id is not None
@@ -500,7 +501,7 @@ async def dismiss(ctx: Context, line: OpenLine, visitor_id: int, form_id: int) -
 
 
 @publishes
-async def request_transcript(ctx: Context, line: OpenLine, visitor_id: int) -> FormOutcome:
+async def request_transcript(ctx: Context, line: LineView, visitor_id: int) -> FormOutcome:
     """The transcript icon: show the transcript form now (again, if it was sent or closed before)."""
     async with ctx.db.write() as s:
         dialog = await dialog_lookup.latest_on_line(s, visitor_id, line.id, lock=True)

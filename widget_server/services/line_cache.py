@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from widget_server.storage.tables import OpenLine
+from widget_server.storage.snapshots import LineSnapshot
 
 FRESH_SECONDS = 1.0
 
@@ -20,9 +20,9 @@ FRESH_SECONDS = 1.0
 class LineCache:
     def __init__(self, fresh_seconds: float = FRESH_SECONDS) -> None:
         self._fresh = fresh_seconds
-        self._lines: dict[str, tuple[float, OpenLine]] = {}
+        self._lines: dict[str, tuple[float, LineSnapshot]] = {}
 
-    async def get(self, line_id: str, load: Callable[[str], Awaitable[OpenLine | None]]) -> OpenLine | None:
+    async def get(self, line_id: str, load: Callable[[str], Awaitable[LineSnapshot | None]]) -> LineSnapshot | None:
         now = time.monotonic()
         cached = self._lines.get(line_id)
         if cached is not None and now - cached[0] < self._fresh:

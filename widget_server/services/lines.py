@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from widget_server.services import audit
 from widget_server.services.context import Context
 from widget_server.services.operators import OperatorIdentity
 from widget_server.storage import welcome_read
+from widget_server.storage.snapshots import LineSnapshot, LineView
 from widget_server.storage.tables import OpenLine, OperatorLine, table_of
 
 _open_lines = table_of(OpenLine)
@@ -34,7 +34,7 @@ def clean_origins(origins: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
-def line_public(line: OpenLine) -> dict[str, Any]:
+def line_public(line: LineView) -> dict[str, Any]:
     return {
         "id": line.id,
         "name": line.name,
@@ -88,7 +88,7 @@ async def create_line(
     return line
 
 
-async def get_line(ctx: Context, line_id: str) -> OpenLine:
+async def get_line(ctx: Context, line_id: str) -> LineSnapshot:
     """The line as a detached, read-only snapshot, as it is now or up to a second ago (line_cache.py).
 
     For the visitor's socket (every connection reads it before the handshake, and a storm of connections after a
@@ -96,9 +96,9 @@ async def get_line(ctx: Context, line_id: str) -> OpenLine:
     share one snapshot.
     """
 
-    async def load(wanted: str) -> OpenLine | None:
+    async def load(wanted: str) -> LineSnapshot | None:
         row = await ctx.db.run_read(welcome_read.read_line, wanted)
-        return cast(OpenLine, SimpleNamespace(**row)) if row is not None else None
+        return LineSnapshot(**row) if row is not None else None
 
     line = await ctx.lines.get(line_id, load) if line_id else None
     if line is None:

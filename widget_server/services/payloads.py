@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from widget_server.domain.timestamps import iso
-from widget_server.storage.tables import Dialog, Message
+from widget_server.storage.snapshots import DialogView, MessageView
 
 
 def visitor_display_name(visitor_id: int, name: str | None) -> str:
     return name or f"Visitor #{visitor_id}"
 
 
-def message_payload(message: Message, author_name: str | None, file: dict[str, Any] | None = None) -> dict[str, Any]:
+def message_payload(
+    message: MessageView, author_name: str | None, file: dict[str, Any] | None = None
+) -> dict[str, Any]:
     payload = {
         "type": "message",
         "dialog_id": message.dialog_id,
@@ -36,7 +38,7 @@ def operator_ref(operator_id: int | None, names: dict[int, str]) -> dict[str, An
     return {"id": operator_id, "name": names.get(operator_id, "")}
 
 
-def dialog_info(dialog: Dialog, operator_name: str | None) -> dict[str, Any]:
+def dialog_info(dialog: DialogView, operator_name: str | None) -> dict[str, Any]:
     """The dialog as the visitor sees it."""
     return {
         "id": dialog.id,

@@ -14,7 +14,8 @@ from widget_server.errors import InvalidInput
 from widget_server.services.context import Context
 from widget_server.services.tokens import new_token, token_hash
 from widget_server.services.visitors import Identified, visitor_for_token
-from widget_server.storage.tables import Dialog, OpenLine, Visitor, VisitorToken
+from widget_server.storage.snapshots import LineView
+from widget_server.storage.tables import Dialog, Visitor, VisitorToken
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def _invalid() -> InvalidInput:
 
 
 async def follow_link(
-    ctx: Context, line: OpenLine, link: str, current_token: str | None, language: str | None
+    ctx: Context, line: LineView, link: str, current_token: str | None, language: str | None
 ) -> FollowedLink:
     now = ctx.clock.now()
     grant = read_resume_token(ctx.settings.secret, line.id, link, now)

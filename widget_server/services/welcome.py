@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from widget_server.domain.visibility import VISITOR_KINDS
 from widget_server.services import forms
@@ -18,7 +17,12 @@ from widget_server.services.dialogs import HISTORY_LIMIT, message_payloads
 from widget_server.services.payloads import dialog_info
 from widget_server.services.tokens import token_hash
 from widget_server.storage import welcome_read
-from widget_server.storage.tables import Dialog, DialogForm, OpenLine, Visitor
+from widget_server.storage.snapshots import (
+    DialogSnapshot,
+    FormSnapshot,
+    LineView,
+    VisitorSnapshot,
+)
 
 _VISITOR_KINDS = frozenset(k.value for k in VISITOR_KINDS)
 
@@ -29,9 +33,9 @@ async def arrival(ctx: Context, token: str, line_id: str, resume_dialog_id: int 
     return await ctx.db.run_read(welcome_read.read_arrival, token_hash(token), line_id, resume_dialog_id)
 
 
-def as_dialog(row: welcome_read.Row) -> Dialog:
-    """A detached, read-only snapshot of a dialog's row with the table's attributes (no ORM instance)."""
-    return cast(Dialog, SimpleNamespace(**row))
+def as_dialog(row: welcome_read.Row) -> DialogSnapshot:
+    """A read-only snapshot of a dialog's row (no ORM instance)."""
+    return DialogSnapshot(**row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,7 @@ class WelcomeView:
 
 async def welcome_view(
     ctx: Context,
-    line: OpenLine,
+    line: LineView,
     visitor_id: int,
     choose: Callable[[welcome_read.Row | None], tuple[int | None, int]],
 ) -> WelcomeView:
@@ -55,14 +59,14 @@ async def welcome_view(
         welcome_read.read_welcome, visitor_id, line.id, choose, HISTORY_LIMIT, _VISITOR_KINDS, forms.OPEN
     )
     shown = read.shown
-    contact = cast(Visitor, SimpleNamespace(**read.contact)) if read.contact is not None else None
+    contact = VisitorSnapshot(**read.contact) if read.contact is not None else None
     return WelcomeView(
         dialog_id=shown["id"] if shown is not None else None,
         after=read.after,
         dialog=dialog_info(as_dialog(shown), read.operator_name) if shown is not None else None,
         messages=message_payloads(ctx, read.messages),
         form_frames=[
-            {"type": "form.show", "form": forms.form_payload(cast(DialogForm, SimpleNamespace(**f)), line, contact)}
+            {"type": "form.show", "form": forms.form_payload(FormSnapshot(**f), line, contact)}
             for f in read.open_forms
             if contact is not None
         ],

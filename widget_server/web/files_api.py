@@ -26,7 +26,7 @@ from widget_server.domain.rate_limit import KeyedBuckets
 from widget_server.errors import Forbidden, NotFound, OpenlineError, RateLimited, Unauthenticated
 from widget_server.services import dialogs, lines, operators, uploads, visitors
 from widget_server.services.dialogs import Page
-from widget_server.services.records import Dialog, OpenLine
+from widget_server.services.records import Dialog, LineView
 from widget_server.web.inbox_api import client_msg_id_param
 from widget_server.web.rest import _ctx, json
 from widget_server.web.session_cookie import request_token
@@ -72,7 +72,7 @@ def _error(exc: OpenlineError, headers: dict[str, str] | None = None) -> Respons
     return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status, headers=headers)
 
 
-async def _visitor_line_origin(request: Request) -> tuple[str, OpenLine]:
+async def _visitor_line_origin(request: Request) -> tuple[str, LineView]:
     ctx = _ctx(request)
     line = await lines.get_line(ctx, request.query_params.get("line", ""))
     origin = request.headers.get("origin") or ""

@@ -35,7 +35,7 @@ from widget_server.realtime.visitor_pages import VisitorPages
 from widget_server.services import conversation_mail, dialogs, forms, lines, resume_links, visitors, welcome
 from widget_server.services.context import Context
 from widget_server.services.dialogs import Page
-from widget_server.services.records import Arrival, Dialog, OpenLine, Row
+from widget_server.services.records import Arrival, Dialog, LineView, Row
 from widget_server.web.socket_loop import Acked, next_frame, serve_frames
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ SERVER_RESTARTING = 1012
 
 
 class VisitorSession:
-    def __init__(self, ctx: Context, websocket: WebSocket, line: OpenLine) -> None:
+    def __init__(self, ctx: Context, websocket: WebSocket, line: LineView) -> None:
         self.ctx = ctx
         self.bus: Bus = websocket.app.state.bus
         self.line = line
