@@ -48,7 +48,7 @@ from widget_server.services.form_texts import (
 )
 from widget_server.services.unit_of_work import publishes
 from widget_server.storage import dialog_lookup
-from widget_server.storage.snapshots import FormView, LineView, VisitorView
+from widget_server.storage.snapshots import FormView, LineView, VisitorContact, VisitorView
 from widget_server.storage.tables import Dialog, DialogForm, Job, OpenLine, TranscriptRequest, Visitor, table_of
 
 _dialog_forms = table_of(DialogForm)
@@ -265,7 +265,7 @@ def _close(form: DialogForm, status: str, now: datetime, line_id: str) -> tuple[
     return (visitor_topic(form.visitor_id, line_id),), Event.of(payload)
 
 
-def form_payload(form: FormView, line: LineView, visitor: VisitorView) -> dict[str, Any]:
+def form_payload(form: FormView, line: LineView, visitor: VisitorView | VisitorContact) -> dict[str, Any]:
     values: dict[str, str | None] = {"name": visitor.name, "email": visitor.email, "phone": visitor.phone}
     values |= {k: v for k, v in form.values.items() if isinstance(v, str)}
     view = form_view(line.language, FormKind(form.kind), form.step, values)

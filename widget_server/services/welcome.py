@@ -21,7 +21,7 @@ from widget_server.storage.snapshots import (
     DialogSnapshot,
     FormSnapshot,
     LineView,
-    VisitorSnapshot,
+    VisitorContact,
 )
 
 _VISITOR_KINDS = frozenset(k.value for k in VISITOR_KINDS)
@@ -59,7 +59,7 @@ async def welcome_view(
         welcome_read.read_welcome, visitor_id, line.id, choose, HISTORY_LIMIT, _VISITOR_KINDS, forms.OPEN
     )
     shown = read.shown
-    contact = VisitorSnapshot(**read.contact) if read.contact is not None else None
+    contact = VisitorContact(**read.contact) if read.contact is not None else None
     return WelcomeView(
         dialog_id=shown["id"] if shown is not None else None,
         after=read.after,

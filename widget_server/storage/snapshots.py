@@ -123,6 +123,14 @@ class AttachmentSnapshot(NamedTuple):
     created_at: datetime
 
 
+class VisitorContact(NamedTuple):
+    """What a visitor told of themselves: the columns the welcome reads to fill in their open forms."""
+
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
 # What a function that only reads a row takes: the model or its snapshot.
 LineView = OpenLine | LineSnapshot
 DialogView = Dialog | DialogSnapshot
