@@ -87,6 +87,7 @@ def environment(language: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Added by the i18n extension at run time: Environment does not declare it.
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["nl2br"] = nl2br
     return env

@@ -207,7 +207,9 @@ async def update_operator(
                 await s.execute(delete(OperatorSession).where(_operator_sessions.c.operator_id == operator_id))
             if "line_ids" in changes:
                 await s.execute(delete(OperatorLine).where(_operator_lines.c.operator_id == operator_id))
-                for line_id in set(changes["line_ids"]):  # type: ignore[call-overload]
+                line_ids = changes["line_ids"]
+                assert isinstance(line_ids, list)  # OperatorPatch.line_ids (web/admin_api.py)
+                for line_id in set(line_ids):
                     s.add(OperatorLine(operator_id=operator_id, line_id=line_id))
             await s.flush()
             lines = sorted((await s.execute(query)).scalars())
@@ -244,7 +246,9 @@ async def _audit_changes(
         changed = True
         await audit.record(ctx, s, who, action, "operator", entity, {"email": operator.email})
     if "line_ids" in changes:
-        after = set(changes["line_ids"])  # type: ignore[call-overload]
+        line_ids = changes["line_ids"]
+        assert isinstance(line_ids, list)  # OperatorPatch.line_ids (web/admin_api.py)
+        after = set(line_ids)
         if after != lines_before:
             details = {"added": sorted(after - lines_before), "removed": sorted(lines_before - after)}
             changed = True

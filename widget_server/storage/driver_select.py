@@ -14,6 +14,7 @@ commit): one `executemany` on the driver, each value converted by its bound type
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +68,7 @@ class DriverSelect:
         if not _on_sqlite3(conn):
             return [dict(row._mapping) for row in conn.execute(self.statement, params)]
         plan = self._plan(conn.dialect, params)
-        cursor = conn.connection.driver_connection.execute(plan.sql, plan.values(params))  # type: ignore[union-attr]
+        cursor = _sqlite3(conn).execute(plan.sql, plan.values(params))
         assert plan.codec is not None
         return [plan.codec.read(values) for values in cursor]
 
@@ -76,7 +77,7 @@ class DriverSelect:
             row = conn.execute(self.statement, params).first()
             return dict(row._mapping) if row is not None else None
         plan = self._plan(conn.dialect, params)
-        cursor = conn.connection.driver_connection.execute(plan.sql, plan.values(params))  # type: ignore[union-attr]
+        cursor = _sqlite3(conn).execute(plan.sql, plan.values(params))
         values = cursor.fetchone()
         cursor.close()  # rather than leave the statement open until the next one
         assert plan.codec is not None
@@ -116,12 +117,18 @@ class DriverWrite:
         plan = self._plans.get(id(conn.dialect))
         if plan is None:
             plan = self._plans[id(conn.dialect)] = _compile(self.statement, conn.dialect, rows[0], self._keys)
-        conn.connection.driver_connection.executemany(plan.sql, [plan.values(row) for row in rows])  # type: ignore[union-attr]
+        _sqlite3(conn).executemany(plan.sql, [plan.values(row) for row in rows])
 
 
 def _on_sqlite3(conn: Connection) -> bool:
     # The plain sqlite3 driver only (the reader and writer threads' engines): under aiosqlite, `execute` is async.
     return conn.dialect.driver == "pysqlite"
+
+
+def _sqlite3(conn: Connection) -> sqlite3.Connection:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)  # where _on_sqlite3(conn)
+    return driver
 
 
 def _named(columns: Iterable[ColumnElement[Any]]) -> list[NamedColumn[Any]]:

@@ -83,7 +83,8 @@ BodyT = TypeVar("BodyT", bound=Body)
 
 
 def _ctx(request: Request) -> Context:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    ctx: Context = request.app.state.ctx  # set by web_app (web/app.py)
+    return ctx
 
 
 def json(data: Any, status: int = 200) -> Response:
