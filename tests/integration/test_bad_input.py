@@ -238,3 +238,5 @@ async def test_a_second_hello_or_auth_changes_nothing_and_is_acknowledged_as_suc
     await operator.send({"type": "auth", "token": token})
     ack = await operator.expect("ack")
     assert (ack["duplicate"], ack["dialog_id"]) == (True, None)
+    await visitor.close()
+    await operator.close()

@@ -110,8 +110,12 @@ async def test_a_process_listens_on_redis_only_to_topics_it_has_subscribers_for(
         await bus.listening("visitor:1:x")
         assert await listeners() == 1  # one Redis subscription, however many local subscribers
         first()
-        await asyncio.sleep(0.1)
+        # A barrier rather than a wait: the bus sends its Redis commands in order, so once a later subscription is
+        # listening, an unsubscription the first call had caused would have reached Redis before it.
+        barrier = bus.subscribe("visitor:2:x", Inbox().on_event)
+        await bus.listening("visitor:2:x")
         assert await listeners() == 1
+        barrier()
         second()
         await eventually(lambda: _equals(listeners(), 0), "Redis has no subscriber left")
     finally:

@@ -48,5 +48,5 @@ def create_app(settings: Settings, clock: Clock | None = None, bus: Bus | None =
             await the_bus.stop()
             await database.dispose()
 
-    extra = settle_routes(ctx.clock, [runner.passes, sender.passes])
+    extra = settle_routes(ctx.clock, [runner.passes, sender.passes], database.consoles.beat)
     return web_app(ctx, lifespan, extra, bus=the_bus, jobs=runner, mail_sender=sender)

@@ -1,7 +1,8 @@
 """What exists only while a test clock is in use (a FakeClock injected by the tests, or `TEST_CLOCK_FILE`), never
 in production.
 
-`POST /api/test/settle` runs the job runner's and the sender's passes until a round of both finds nothing due at
+`POST /api/test/settle` beats the consoles' presence once at the clock's time, then runs the job runner's and the
+sender's passes until a round of both finds nothing due at
 the clock's time, and answers when they are done. A test moves the clock, settles, and may then assert that
 nothing happened: every job and e-mail that time made due has run, committed and published its events. (A
 visitor's or operator's frames from them are then queued on the socket before the answer to any frame the test
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -55,12 +57,17 @@ async def settle(workers: Sequence[PassLoop]) -> int:
     raise RuntimeError(f"still finding due work after {MAX_ROUNDS} rounds")
 
 
-def settle_routes(clock: Clock, workers: Sequence[PassLoop]) -> list[BaseRoute]:
-    """The routes a test server has besides the product's; none without a test clock."""
+def settle_routes(
+    clock: Clock, workers: Sequence[PassLoop], heartbeat: Callable[[datetime], Awaitable[object]] | None = None
+) -> list[BaseRoute]:
+    """The routes a test server has besides the product's; none without a test clock. `heartbeat`: the consoles'
+    presence round (it runs on real time), done once at the clock's time before the workers settle."""
     if not is_test_clock(clock):
         return []
 
     async def settle_endpoint(request: Request) -> Response:
+        if heartbeat is not None:
+            await heartbeat(clock.now())
         return JSONResponse({"rounds": await settle(workers)})
 
     return [Route("/api/test/settle", settle_endpoint, methods=["POST"])]

@@ -195,7 +195,7 @@ def read_stored(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int
 def read_one(conn: Connection, draft: Draft) -> tuple[DialogFacts | None, dict[str, Any] | None]:
     """The facts `decide` needs for one draft, read in the caller's transaction (the full use case's): its
     dialog's, and the message stored before under its `client_msg_id` there, if any."""
-    facts = _choose(draft, {i: facts_of(row) for i, row in _dialogs_for(conn, [draft]).items()})
+    facts = _Dialogs({i: facts_of(row) for i, row in _dialogs_for(conn, [draft]).items()}).choose(draft)
     msg_id = draft.request.client_msg_id
     if facts is None or msg_id is None:
         return facts, None
@@ -208,11 +208,19 @@ def _dialogs_for(conn: Connection, drafts: list[Draft]) -> dict[int, dict[str, A
     return read_dialogs(conn, ids, visitors)
 
 
-def _choose(draft: Draft, dialogs: dict[int, DialogFacts]) -> DialogFacts | None:
-    if draft.visitor_line is not None:
-        visitor_id, line_id = draft.visitor_line
-        return landing_dialog(d for d in dialogs.values() if d.visitor_id == visitor_id and d.line_id == line_id)
-    return dialogs.get(draft.dialog_id) if draft.dialog_id is not None else None
+class _Dialogs:
+    """The facts of a batch's dialogs, found by id or by visitor and line (each draft once: no scan per draft)."""
+
+    def __init__(self, facts: dict[int, DialogFacts]) -> None:
+        self.facts = facts
+        self._on_line: dict[tuple[int, str], list[int]] = {}
+        for dialog in facts.values():
+            self._on_line.setdefault((dialog.visitor_id, dialog.line_id), []).append(dialog.id)
+
+    def choose(self, draft: Draft) -> DialogFacts | None:
+        if draft.visitor_line is not None:
+            return landing_dialog(self.facts[i] for i in self._on_line.get(draft.visitor_line, ()))
+        return self.facts.get(draft.dialog_id) if draft.dialog_id is not None else None
 
 
 def _earlier(message: dict[str, Any] | None) -> Earlier | None:
@@ -228,12 +236,12 @@ def store_batch(conn: Connection, drafts: list[Draft]) -> list[Written]:
     """Decide each draft on its dialog's facts as the earlier drafts of the batch left them; store the ones whose
     append owes nothing; hand the others back."""
     rows = _dialogs_for(conn, drafts)
-    facts = {dialog_id: facts_of(row) for dialog_id, row in rows.items()}
+    dialogs = _Dialogs({dialog_id: facts_of(row) for dialog_id, row in rows.items()})
     keys = list(
         dict.fromkeys(
             (dialog.id, draft.request.client_msg_id)
             for draft in drafts
-            if draft.request.client_msg_id is not None and (dialog := _choose(draft, facts)) is not None
+            if draft.request.client_msg_id is not None and (dialog := dialogs.choose(draft)) is not None
         )
     )
     earlier = read_stored(conn, keys) if keys else {}
@@ -242,7 +250,7 @@ def store_batch(conn: Connection, drafts: list[Draft]) -> list[Written]:
     moved: dict[int, dict[str, Any]] = {}
     for draft in drafts:
         # Chosen against the batch's own changes: two messages to one dialog in a batch take seq n and n+1.
-        dialog = _choose(draft, facts)
+        dialog = dialogs.choose(draft)
         client_msg_id = draft.request.client_msg_id
         key = (dialog.id, client_msg_id) if dialog is not None and client_msg_id is not None else None
         before = earlier.get(key) if key is not None else None
@@ -252,7 +260,7 @@ def store_batch(conn: Connection, drafts: list[Draft]) -> list[Written]:
             continue
         assert dialog is not None
         move = decision.move
-        facts[dialog.id] = dataclasses.replace(
+        dialogs.facts[dialog.id] = dataclasses.replace(
             dialog, last_seq=move.seq, waiting_since=move.waiting_since, status=decision.status
         )
         row = rows[dialog.id]
