@@ -18,13 +18,13 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.clock import Clock, PassLoop
 from widget_server.jobs.store import DONE, FAILED, PENDING, RUNNING
 from widget_server.realtime.events import Event
 from widget_server.storage.database import Database
+from widget_server.storage.leases import claim_due
 from widget_server.storage.tables import Job, table_of
 
 _jobs = table_of(Job)
@@ -67,24 +67,16 @@ class JobRunner:
     async def claim(self) -> list[Job]:
         now = self.clock.now()
         async with self.db.write() as s:
-            due = (
-                (
-                    await s.execute(
-                        select(Job)
-                        .where(
-                            _jobs.c.kind.in_(list(self.handlers)),
-                            or_(
-                                (_jobs.c.status == PENDING) & (_jobs.c.due_at <= now),
-                                (_jobs.c.status == RUNNING) & (_jobs.c.locked_until < now),
-                            ),
-                        )
-                        .order_by(_jobs.c.due_at, _jobs.c.id)
-                        .limit(self.batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
+            due = await claim_due(
+                s,
+                Job,
+                now,
+                waiting=PENDING,
+                working=RUNNING,
+                due_column="due_at",
+                limit=self.batch,
+                order_by=("due_at", "id"),
+                where=[_jobs.c.kind.in_(list(self.handlers))],
             )
             for job in due:
                 job.status, job.locked_by = RUNNING, self.node

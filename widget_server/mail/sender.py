@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import aiosmtplib
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from widget_server.clock import Clock, PassLoop
@@ -39,6 +39,7 @@ from widget_server.mail.addresses import sender_address
 from widget_server.mail.outbox import FAILED, PENDING, SENDING, SENT
 from widget_server.realtime.events import Event
 from widget_server.storage.database import Database
+from widget_server.storage.leases import claim_due
 from widget_server.storage.tables import OutboxEmail, table_of
 
 _outbox = table_of(OutboxEmail)
@@ -110,23 +111,8 @@ class OutboxSender:
     async def claim(self) -> list[OutboxEmail]:
         now = self.clock.now()
         async with self.db.write() as s:
-            rows = (
-                (
-                    await s.execute(
-                        select(OutboxEmail)
-                        .where(
-                            or_(
-                                (_outbox.c.status == PENDING) & (_outbox.c.next_attempt_at <= now),
-                                (_outbox.c.status == SENDING) & (_outbox.c.locked_until < now),
-                            )
-                        )
-                        .order_by(_outbox.c.id)
-                        .limit(self.batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
+            rows = await claim_due(
+                s, OutboxEmail, now, waiting=PENDING, working=SENDING, due_column="next_attempt_at", limit=self.batch
             )
             for email in rows:
                 email.status, email.locked_by, email.locked_until = SENDING, self.node, now + self.lease
